@@ -1,0 +1,3 @@
+from batch_runner.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""The exceptions that stop a run. Outcomes of API calls are values, never exceptions.
+
+    BatchRunnerError                 exit_code 1 (never raised itself)
+    ├── UsageError                   2  bad command line
+    ├── ConfigError                  2  bad job file or setting
+    ├── InputError                   2  input file unusable as a whole
+    ├── JournalError                 2  journal corrupt, foreign, or locked
+    └── RunAborted                   3  stopped early; a rerun into the same --out resumes
+        ├── AuthRefused              3  the API refused the key (401/403)
+        └── Interrupted              3  SIGINT / SIGTERM
+"""
+
+from __future__ import annotations
+
+
+class BatchRunnerError(Exception):
+    """Base of every error that ends the process with a message instead of a traceback."""
+
+    exit_code = 1
+
+
+class UsageError(BatchRunnerError):
+    exit_code = 2
+
+
+class ConfigError(BatchRunnerError):
+    exit_code = 2
+
+
+class InputError(BatchRunnerError):
+    exit_code = 2
+
+
+class JournalError(BatchRunnerError):
+    exit_code = 2
+
+
+class RunAborted(BatchRunnerError):
+    exit_code = 3
+
+
+class AuthRefused(RunAborted):
+    pass
+
+
+class Interrupted(RunAborted):
+    pass
