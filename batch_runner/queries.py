@@ -1,0 +1,73 @@
+"""The GraphQL documents batch-runner sends. Tests validate each against the simulator's schema."""
+
+from __future__ import annotations
+
+CREATE_CART = """
+mutation CreateCart($input: CartCreateInput!) {
+  createCart(input: $input) {
+    cart {
+      id
+      stores {
+        __typename
+        store
+        ... on AmazonStore { cartLines { quantity product { id } } }
+        ... on ShopifyStore { cartLines { quantity variant { id } } }
+      }
+    }
+    errors { code message details { productIds variantIds } }
+  }
+}
+"""
+
+SUBMIT_CART = """
+mutation SubmitCart($input: CartSubmitInput!) {
+  submitCart(input: $input) {
+    cart {
+      id
+      stores {
+        isSubmitted
+        orderId
+        store {
+          __typename
+          store
+          ... on AmazonStore { cartLines { quantity product { id } } }
+          ... on ShopifyStore { cartLines { quantity variant { id } } }
+        }
+        errors { code message }
+      }
+    }
+    errors { code message }
+  }
+}
+"""
+
+CHECKOUT_BY_CART_ID = """
+query CheckoutByCartID($cartID: ID!) {
+  checkoutByCartID(cartID: $cartID) {
+    status
+    orders {
+      id
+      status
+      events {
+        __typename
+        ... on OrderFailedOrderEvent { reason reasonCode retryable }
+      }
+      requiredActions {
+        __typename
+        ... on CompletePaymentChallenge { redirectURL }
+      }
+      lineItems {
+        __typename
+        ... on AmazonLineItem { productId quantity }
+        ... on ShopifyLineItem { variantId quantity }
+      }
+    }
+  }
+}
+"""
+
+ALL_DOCUMENTS = {
+    "createCart": CREATE_CART,
+    "submitCart": SUBMIT_CART,
+    "checkoutByCartID": CHECKOUT_BY_CART_ID,
+}
