@@ -1,0 +1,417 @@
+"""Rye's GraphQL API over aiohttp: one pooled session, typed answers, one exception boundary.
+
+Every answer is a value (see the result types below). The only exceptions that leave this
+module are AuthRefused (the key was refused: the run stops) and bugs. `OutcomeUnknown` is its
+own type so that a submitCart whose fate is unknown can never be resent by accident.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import ipaddress
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Self, TypeAlias
+from urllib.parse import urlsplit
+
+import aiohttp
+import orjson
+
+from batch_runner import queries
+from batch_runner.core.model import Address, LineItem, Marketplace
+from batch_runner.core.snapshot import CheckoutView, EventView, RyeOrderView
+from batch_runner.errors import AuthRefused, ConfigError
+from batch_runner.limits import TierLimits
+
+#: Answers larger than this are refused: no legitimate answer for one cart comes near it.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+#: 429s resent in a row before the call is reported as failed (each waits for the window).
+MAX_RATE_LIMITED_RESENDS = 20
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiError:
+    code: str
+    message: str = ""
+    product_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CartCreated:
+    cart_id: str
+    lines: tuple[LineItem, ...]  #: what the cart holds, across its stores
+    errors: tuple[ApiError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreSubmission:
+    store: str
+    is_submitted: bool
+    order_id: str | None
+    lines: tuple[LineItem, ...]
+    errors: tuple[ApiError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitAnswer:
+    """submitCart was processed and answered (possibly with errors)."""
+
+    stores: tuple[StoreSubmission, ...]
+    errors: tuple[ApiError, ...]
+    retryable: bool | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refused:
+    """A top-level GraphQL error with no data (CART_NOT_FOUND_ERROR, a schema error, ...)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotSent:
+    """The request never reached the API (connection refused, 503 before processing, 429s)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutcomeUnknown:
+    """The request may have been processed: 5xx, timeout or connection lost after sending."""
+
+    reason: str
+
+
+CreateResult: TypeAlias = CartCreated | Refused | NotSent | OutcomeUnknown
+SubmitResult: TypeAlias = SubmitAnswer | Refused | NotSent | OutcomeUnknown
+PollResult: TypeAlias = CheckoutView | Refused | NotSent | OutcomeUnknown
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    body: dict[str, Any] | None
+
+
+class _Transport(Exception):
+    """Internal: a request failed in transit. `sent` says whether the API may have seen it."""
+
+    def __init__(self, reason: str, *, sent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.sent = sent
+
+
+def check_api_url(url: str) -> None:
+    """Any API URL other than loopback must be HTTPS (certificates are always verified)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"API URL {url!r} is not an http(s) URL")
+    if parts.scheme == "https":
+        return
+    host = parts.hostname
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise ConfigError(
+            f"API URL {url!r} uses plain http to a remote host; the API key and buyer data "
+            "would cross the network unencrypted. Use https:// (plain http is allowed only "
+            "for loopback, e.g. the built-in simulator)."
+        )
+
+
+@contextlib.contextmanager
+def _map_transport_errors(*, sent: list[bool]) -> Any:
+    """The one boundary where aiohttp and timeout errors become _Transport."""
+    try:
+        yield
+    except aiohttp.ConnectionTimeoutError as exc:
+        raise _Transport(f"connect timeout ({type(exc).__name__})", sent=False) from None
+    except aiohttp.ClientConnectorError as exc:
+        raise _Transport(f"cannot connect: {exc.os_error}", sent=False) from None
+    except (TimeoutError, aiohttp.ServerTimeoutError):
+        raise _Transport("read timeout", sent=sent[0]) from None
+    except aiohttp.ClientError as exc:
+        raise _Transport(f"connection lost ({type(exc).__name__})", sent=sent[0]) from None
+
+
+def _basic_auth(api_key: str) -> str:
+    return "Basic " + base64.b64encode(f"{api_key}:".encode()).decode("ascii")
+
+
+class RyeClient:
+    """Use as `async with RyeClient(...) as client:`; create inside the running event loop."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        api_key: str,
+        shopper_ip: str | None,
+        limits: TierLimits,
+        connect_timeout_s: float = 10.0,
+        read_timeout_s: float = 60.0,
+        max_connections: int = 32,
+    ) -> None:
+        check_api_url(url)
+        self._url = url
+        self._auth = _basic_auth(api_key)
+        self._shopper_ip = shopper_ip
+        self.limits = limits
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=connect_timeout_s, sock_read=read_timeout_s
+        )
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return f"<RyeClient url={self._url!r}>"
+
+    async def __aenter__(self) -> Self:
+        connector = aiohttp.TCPConnector(limit=self._max_connections)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self._timeout,
+            json_serialize=lambda obj: orjson.dumps(obj).decode(),
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # --- operations -------------------------------------------------------------------------
+
+    async def create_cart(self, items: tuple[LineItem, ...], buyer: Address) -> CreateResult:
+        variables = {"input": {"items": _cart_items(items), "buyerIdentity": _buyer(buyer)}}
+        reply = await self._call("createCart", queries.CREATE_CART, variables, unknown_on_5xx=True)
+        if not isinstance(reply, _Reply):
+            return reply
+        data = _data(reply, "createCart")
+        if isinstance(data, Refused):
+            return data
+        try:
+            cart = data["cart"]
+            lines = tuple(line for store in cart["stores"] for line in _store_lines(store))
+            return CartCreated(cart_id=str(cart["id"]), lines=lines, errors=_errors(data))
+        except (KeyError, TypeError, ValueError) as exc:
+            return OutcomeUnknown(reason=f"unexpected createCart answer ({exc!r})")
+
+    async def submit_cart(
+        self, cart_id: str, *, billing: Address, payment_token: str | None
+    ) -> SubmitResult:
+        submit_input: dict[str, object] = {"id": cart_id, "billingAddress": _billing(billing)}
+        if payment_token:
+            submit_input["token"] = payment_token
+        reply = await self._call(
+            "submitCart", queries.SUBMIT_CART, {"input": submit_input}, unknown_on_5xx=True
+        )
+        if not isinstance(reply, _Reply):
+            return reply
+        data = _data(reply, "submitCart")
+        if isinstance(data, Refused):
+            return data
+        assert reply.body is not None
+        retryable = (reply.body.get("extensions") or {}).get("retryable")
+        try:
+            stores = tuple(_store_submission(s) for s in (data.get("cart") or {}).get("stores", []))
+        except (KeyError, TypeError, ValueError) as exc:
+            return OutcomeUnknown(reason=f"unexpected submitCart answer ({exc!r})")
+        return SubmitAnswer(
+            stores=stores,
+            errors=_errors(data),
+            retryable=retryable if isinstance(retryable, bool) else None,
+        )
+
+    async def checkout(self, cart_id: str) -> PollResult:
+        reply = await self._call(
+            "checkoutByCartID", queries.CHECKOUT_BY_CART_ID, {"cartID": cart_id},
+            unknown_on_5xx=False,
+        )
+        if not isinstance(reply, _Reply):
+            return reply
+        data = _data(reply, "checkoutByCartID")
+        if isinstance(data, Refused):
+            return data
+        try:
+            orders = tuple(_rye_order(o) for o in data.get("orders") or ())
+            return CheckoutView(status=str(data.get("status")), orders=orders)
+        except (KeyError, TypeError, ValueError) as exc:
+            return NotSent(reason=f"unexpected checkoutByCartID answer ({exc!r})")
+
+    # --- transport --------------------------------------------------------------------------
+
+    async def _call(
+        self, operation: str, document: str, variables: Mapping[str, object], *, unknown_on_5xx: bool
+    ) -> _Reply | NotSent | OutcomeUnknown:
+        body = orjson.dumps(
+            {"query": document, "variables": variables, "operationName": None}
+        )
+        for _ in range(MAX_RATE_LIMITED_RESENDS):
+            ticket = await self.limits.acquire(operation)
+            sent = [False]
+            try:
+                async with self._post(operation, body, sent) as (status, headers, payload):
+                    pass
+            except _Transport as exc:
+                if exc.sent and unknown_on_5xx:
+                    return OutcomeUnknown(reason=exc.reason)
+                return NotSent(reason=exc.reason)
+            if self.limits.observe(ticket, status, headers, now_unix=time.time()) and status == 429:
+                continue
+            return self._interpret(operation, status, payload, unknown_on_5xx=unknown_on_5xx)
+        return NotSent(reason=f"rate limited {MAX_RATE_LIMITED_RESENDS} times in a row")
+
+    @contextlib.asynccontextmanager
+    async def _post(
+        self, operation: str, body: bytes, sent: list[bool]
+    ) -> AsyncIterator[tuple[int, Mapping[str, str], bytes | None]]:
+        assert self._session is not None, "use RyeClient as an async context manager"
+        headers = {"Authorization": self._auth, "Content-Type": "application/json"}
+        if operation == "submitCart" and self._shopper_ip:
+            headers["Rye-Shopper-IP"] = self._shopper_ip
+        with _map_transport_errors(sent=sent):
+            async with self._session.post(self._url, data=body, headers=headers) as response:
+                sent[0] = True
+                payload = await response.content.read(MAX_BODY_BYTES + 1)
+                too_big = len(payload) > MAX_BODY_BYTES
+                yield response.status, response.headers, None if too_big else payload
+
+    def _interpret(
+        self, operation: str, status: int, payload: bytes | None, *, unknown_on_5xx: bool
+    ) -> _Reply | NotSent | OutcomeUnknown:
+        if status in (401, 403):
+            raise AuthRefused(
+                f"Rye refused the API key (HTTP {status}) on {operation}. Check RYE_API_KEY "
+                "(keys are per environment: a staging key fails on production), then rerun "
+                "with the same --out to resume."
+            )
+        if status >= 500 or status == 408:
+            reason = f"HTTP {status} from the API"
+            return OutcomeUnknown(reason=reason) if unknown_on_5xx else NotSent(reason=reason)
+        if payload is None:
+            return OutcomeUnknown(reason=f"answer larger than {MAX_BODY_BYTES} bytes refused")
+        try:
+            parsed = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            reason = f"HTTP {status} with a body that is not JSON"
+            return OutcomeUnknown(reason=reason) if unknown_on_5xx else NotSent(reason=reason)
+        if not isinstance(parsed, dict):
+            return OutcomeUnknown(reason="answer is not a JSON object")
+        return _Reply(status, parsed)
+
+
+# --- parsing helpers (raw JSON stays in this module) --------------------------------------------
+
+
+def _data(reply: _Reply, field: str) -> dict[str, Any] | Refused:
+    body = reply.body or {}
+    data = body.get("data")
+    value = data.get(field) if isinstance(data, dict) else None
+    if isinstance(value, dict):
+        return value
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        code = (first.get("extensions") or {}).get("code") or "GRAPHQL_ERROR"
+        return Refused(code=str(code), message=str(first.get("message", ""))[:500])
+    return Refused(code="NO_DATA", message=f"HTTP {reply.status} answer without data.{field}")
+
+
+def _errors(data: Mapping[str, Any]) -> tuple[ApiError, ...]:
+    out = []
+    for error in data.get("errors") or ():
+        details = error.get("details") or {}
+        ids = tuple(details.get("productIds") or ()) + tuple(details.get("variantIds") or ())
+        out.append(
+            ApiError(code=str(error.get("code")), message=str(error.get("message", "")),
+                     product_ids=tuple(str(i) for i in ids))
+        )
+    return tuple(out)
+
+
+def _store_lines(store: Mapping[str, Any]) -> tuple[LineItem, ...]:
+    lines = []
+    for line in store.get("cartLines") or ():
+        if "product" in line:
+            market, pid = Marketplace.AMAZON, line["product"]["id"]
+        else:
+            market, pid = Marketplace.SHOPIFY, line["variant"]["id"]
+        lines.append(LineItem(marketplace=market, product_id=str(pid), quantity=int(line["quantity"])))
+    return tuple(lines)
+
+
+def _store_submission(result: Mapping[str, Any]) -> StoreSubmission:
+    store = result.get("store") or {}
+    return StoreSubmission(
+        store=str(store.get("store", "")),
+        is_submitted=bool(result.get("isSubmitted")),
+        order_id=result.get("orderId"),
+        lines=_store_lines(store),
+        errors=_errors(result),
+    )
+
+
+def _rye_order(order: Mapping[str, Any]) -> RyeOrderView:
+    events = tuple(
+        EventView(
+            typename=str(e.get("__typename")),
+            reason=e.get("reason"),
+            reason_code=e.get("reasonCode"),
+            retryable=e.get("retryable") if isinstance(e.get("retryable"), bool) else None,
+        )
+        for e in order.get("events") or ()
+    )
+    items = []
+    for line in order.get("lineItems") or ():
+        if line.get("__typename") == "AmazonLineItem":
+            market, pid = Marketplace.AMAZON, line["productId"]
+        else:
+            market, pid = Marketplace.SHOPIFY, line["variantId"]
+        items.append(LineItem(marketplace=market, product_id=str(pid), quantity=int(line["quantity"])))
+    urls = tuple(
+        str(a["redirectURL"]) for a in order.get("requiredActions") or () if a.get("redirectURL")
+    )
+    return RyeOrderView(
+        id=str(order["id"]), status=str(order.get("status")), events=events,
+        line_items=tuple(items), redirect_urls=urls,
+    )
+
+
+def _cart_items(items: tuple[LineItem, ...]) -> dict[str, list[dict[str, object]]]:
+    amazon = [
+        {"productId": i.product_id, "quantity": i.quantity}
+        for i in items if i.marketplace is Marketplace.AMAZON
+    ]
+    shopify = [
+        {"variantId": i.product_id, "quantity": i.quantity}
+        for i in items if i.marketplace is Marketplace.SHOPIFY
+    ]
+    return {"amazonCartItemsInput": amazon, "shopifyCartItemsInput": shopify}
+
+
+_ADDRESS_FIELDS = {
+    "first_name": "firstName", "last_name": "lastName", "phone": "phone",
+    "address1": "address1", "address2": "address2", "city": "city",
+    "province_code": "provinceCode", "postal_code": "postalCode", "country_code": "countryCode",
+}
+
+
+def _billing(address: Address) -> dict[str, str]:
+    return {
+        api: value for py, api in _ADDRESS_FIELDS.items()
+        if (value := getattr(address, py)) is not None
+    }
+
+
+def _buyer(address: Address) -> dict[str, str]:
+    out = _billing(address)
+    if address.email:
+        out["email"] = address.email
+    return out
