@@ -1,0 +1,319 @@
+"""One cart's life: create, submit, poll, until every item of it is decided.
+
+Carries out the core's decisions with the client and records each side effect in the journal
+before it is sent. Never resends a submitCart whose outcome is unknown: it polls instead, and
+submits the same cart again only when polling shows the rules allow it (never started).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from batch_runner.client import (
+    CartCreated,
+    NotSent,
+    OutcomeUnknown,
+    Refused,
+    RyeClient,
+    SubmitAnswer,
+)
+from batch_runner.core.backoff import delay
+from batch_runner.core.classify import Policy, Verdict, classify
+from batch_runner.core.model import ItemOutcome, ItemResult, LineItem, Order
+from batch_runner.core.snapshot import RyeOrderView
+from batch_runner.core.submission import ItemKey, StoreAnswer, StoreFate, judge_submission
+from batch_runner.journal import CartState, Journal
+
+#: Consecutive failed polls (API away) tolerated before each backoff grows to its cap.
+POLL_BACKOFF_CAP_S = 60.0
+#: A cart whose checkout cannot be found this many polls in a row goes to NEEDS_REVIEW.
+MAX_REFUSED_POLLS = 3
+#: Attempts to create one cart before its items are FAILED (nothing was placed).
+MAX_CREATE_ATTEMPTS = 12
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowSettings:
+    policy: Policy
+    poll_interval_s: float
+    submit_retries: int
+    never_started_resubmits: int
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 60.0
+
+
+@dataclass(slots=True, kw_only=True)
+class CartOutcome:
+    cart_id: str | None
+    generation: int
+    submitted: bool
+    results: dict[int, ItemResult] = field(default_factory=dict)
+    replace: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+
+
+def key_of(item: LineItem) -> ItemKey:
+    return (item.marketplace.value, item.product_id)
+
+
+class CartFlow:
+    """Drives one cart of one order. `sleep` raises when the run is stopping."""
+
+    def __init__(
+        self,
+        *,
+        order: Order,
+        state: CartState,
+        client: RyeClient,
+        journal: Journal,
+        settings: FlowSettings,
+        sleep: Callable[[float], Awaitable[None]],
+        rng: random.Random,
+        on_strict_call: Callable[[], None],
+    ) -> None:
+        self.order = order
+        self.state = state
+        self.client = client
+        self.journal = journal
+        self.settings = settings
+        self.sleep = sleep
+        self.rng = rng
+        self.on_strict_call = on_strict_call
+        self.outcome = CartOutcome(cart_id=state.cart_id, generation=state.generation,
+                                   submitted=state.submits > 0)
+        self._pending: set[int] = set()
+        self._retry_codes: dict[int, str] = {}
+
+    def __repr__(self) -> str:
+        return f"<CartFlow order={self.order.order_id} gen={self.state.generation} cart={self.state.cart_id}>"
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _rec(self, kind: str, **fields: object) -> None:
+        self.journal.append({"t": kind, "o": self.order.order_id, "g": self.state.generation, **fields})
+
+    def _decide(self, idx: int, outcome: ItemOutcome, *, code: str | None = None,
+                reason: str | None = None, rye_order_id: str | None = None,
+                redirect_url: str | None = None) -> None:
+        item = self.order.items[idx]
+        self.outcome.results[idx] = ItemResult(
+            marketplace=item.marketplace, product_id=item.product_id, quantity=item.quantity,
+            outcome=outcome, reason_code=code, reason=reason, cart_id=self.state.cart_id,
+            rye_order_id=rye_order_id, redirect_url=redirect_url,
+        )
+        self._pending.discard(idx)
+
+    def _indices_of(self, keys: set[ItemKey]) -> list[int]:
+        return [i for i in sorted(self._pending) if key_of(self.order.items[i]) in keys]
+
+    def _decide_all_pending(self, outcome: ItemOutcome, code: str, reason: str) -> None:
+        for idx in sorted(self._pending):
+            self._decide(idx, outcome, code=code, reason=reason)
+
+    # --- the flow --------------------------------------------------------------------------
+
+    async def run(self) -> CartOutcome:
+        if self.state.done is not None:
+            return self._from_done(self.state.done)
+        if self.state.cart_id is None:
+            await self._create()
+        self._pending = {i for i in self.state.indices if i not in self.outcome.results}
+        for idx, code, message in self.state.failed:
+            self._decide(idx, ItemOutcome.FAILED, code=code, reason=message)
+        if self._pending and self.state.cart_id is not None:
+            if self.state.fate in (None, "poll") and self.state.submits:
+                await self._poll()  # journaled submit with an unknown or accepted outcome
+            elif self.state.fate != "final":
+                await self._submit_then_poll()
+        self._finish()
+        return self.outcome
+
+    async def _create(self) -> None:
+        items = tuple(self.order.items[i] for i in self.state.indices)
+        for attempt in range(1, MAX_CREATE_ATTEMPTS + 1):
+            self.on_strict_call()
+            result = await self.client.create_cart(items, self.order.buyer)
+            if isinstance(result, CartCreated):
+                self._created(result)
+                return
+            if isinstance(result, Refused):
+                failed = [[i, result.code, result.message] for i in self.state.indices]
+                self._rec("created", cart=None, failed=failed)
+                return
+            self._rec("create_lost", why=result.reason)
+            await self.sleep(delay(attempt, self.rng, base_s=self.settings.backoff_base_s,
+                                   cap_s=self.settings.backoff_cap_s))
+        failed = [[i, "API_UNAVAILABLE", f"no cart after {MAX_CREATE_ATTEMPTS} attempts"]
+                  for i in self.state.indices]
+        self._rec("created", cart=None, failed=failed)
+
+    def _created(self, result: CartCreated) -> None:
+        in_cart = {key_of(line) for line in result.lines}
+        failed = []
+        for idx in self.state.indices:
+            item = self.order.items[idx]
+            if key_of(item) in in_cart:
+                continue
+            error = next((e for e in result.errors if item.product_id in e.product_ids), None)
+            error = error or (result.errors[0] if result.errors else None)
+            code = error.code if error else "NOT_IN_CART"
+            message = error.message if error else "the API left this item out of the cart"
+            failed.append([idx, code, message])
+        self._rec("created", cart=result.cart_id, failed=failed)
+        self.outcome.cart_id = result.cart_id
+
+    async def _submit_then_poll(self) -> None:
+        retries = 0
+        while self._pending:
+            fate = await self._submit_once()
+            if fate == "poll":
+                await self._poll()
+                return
+            if fate == "final":
+                return
+            retries += 1
+            if retries > self.settings.submit_retries:
+                self._give_up_retrying()
+                return
+            await self.sleep(delay(retries, self.rng, base_s=self.settings.backoff_base_s,
+                                   cap_s=self.settings.backoff_cap_s))
+
+    def _give_up_retrying(self) -> None:
+        for idx in sorted(self._pending):
+            code = self._retry_codes.get(idx, "SUBMIT_RETRIES_EXHAUSTED")
+            self._decide(idx, ItemOutcome.FAILED, code=code,
+                         reason=f"submission still failing after {self.settings.submit_retries} retries")
+        self._rec("submitted", cart=self.state.cart_id, fate="final")
+
+    async def _submit_once(self) -> str:
+        """One submitCart, journaled first. Returns the journaled fate: poll, resend or final."""
+        assert self.state.cart_id is not None
+        self._retry_codes.clear()
+        self._rec("submit", cart=self.state.cart_id, ts=time.time())
+        self.outcome.submitted = True
+        self.on_strict_call()
+        billing = self.order.billing or self.order.buyer
+        result = await self.client.submit_cart(
+            self.state.cart_id, billing=billing, payment_token=self.order.payment_token
+        )
+        fate = self._judge(result)
+        self._rec("submitted", cart=self.state.cart_id, fate=fate)
+        return fate
+
+    def _judge(self, result: SubmitAnswer | Refused | NotSent | OutcomeUnknown) -> str:
+        if isinstance(result, OutcomeUnknown):
+            return "poll"  # never resend at once: polling tells what happened
+        if isinstance(result, NotSent):
+            return "resend"  # the API never saw it
+        if isinstance(result, Refused):
+            outcome = ItemOutcome.NEEDS_REVIEW
+            self._decide_all_pending(outcome, result.code, result.message or "submitCart refused")
+            return "final"
+        return self._judge_answer(result)
+
+    def _judge_answer(self, answer: SubmitAnswer) -> str:
+        keys = tuple(key_of(self.order.items[i]) for i in sorted(self._pending))
+        stores = tuple(
+            StoreAnswer(items=tuple(key_of(line) for line in s.lines), is_submitted=s.is_submitted,
+                        error_codes=tuple(e.code for e in s.errors),
+                        message=s.errors[0].message if s.errors else None)
+            for s in answer.stores
+        )
+        verdicts = judge_submission(
+            keys, stores=stores, cart_error_codes=tuple(e.code for e in answer.errors),
+            cart_message=answer.errors[0].message if answer.errors else None,
+            retryable=answer.retryable,
+        )
+        resend = poll = False
+        for idx in sorted(self._pending):
+            judgement = verdicts[key_of(self.order.items[idx])]
+            match judgement.fate:
+                case StoreFate.POLL:
+                    poll = True
+                case StoreFate.RETRY:
+                    resend = True
+                    self._retry_codes[idx] = judgement.code or "RETRYABLE"
+                case StoreFate.FAILED:
+                    self._decide(idx, ItemOutcome.FAILED, code=judgement.code, reason=judgement.message)
+                case StoreFate.NEEDS_REVIEW:
+                    reason = judgement.message or "Rye did not say whether resubmitting is safe"
+                    self._decide(idx, ItemOutcome.NEEDS_REVIEW, code=judgement.code, reason=reason)
+        if resend:
+            return "resend"  # the same cart again; stores already submitted are not touched
+        return "poll" if poll else "final"
+
+    async def _poll(self) -> None:
+        resubmits = failures = refusals = 0
+        while self._pending:
+            await self.sleep(self.settings.poll_interval_s * self.rng.uniform(0.9, 1.1))
+            view = await self.client.checkout(self.state.cart_id or "")
+            if isinstance(view, Refused):
+                refusals += 1
+                if refusals >= MAX_REFUSED_POLLS:
+                    self._decide_all_pending(ItemOutcome.NEEDS_REVIEW, view.code,
+                                             f"checkout could not be read: {view.message}")
+                continue
+            if isinstance(view, NotSent | OutcomeUnknown):
+                failures += 1
+                await self.sleep(delay(failures, self.rng, base_s=self.settings.backoff_base_s,
+                                       cap_s=POLL_BACKOFF_CAP_S))
+                continue
+            failures = refusals = 0
+            waited = time.time() - (self.state.last_submit_ts or time.time())
+            never_started = self._classify(view.orders, waited)
+            if never_started and self._pending:
+                if resubmits >= self.settings.never_started_resubmits:
+                    self._decide_all_pending(
+                        ItemOutcome.NEEDS_REVIEW, "NEVER_STARTED",
+                        f"Rye never started the order after {resubmits} resubmissions",
+                    )
+                    return
+                resubmits += 1
+                if await self._submit_once() == "resend":
+                    continue  # a retryable error: keep polling, the clock has restarted
+
+    def _classify(self, orders: tuple[RyeOrderView, ...], waited: float) -> bool:
+        """Record final verdicts; True when the rules say to submit the same cart again."""
+        covered: set[ItemKey] = set()
+        resubmit = False
+        for rye_order in orders:
+            keys = {key_of(line) for line in rye_order.line_items}
+            covered |= keys
+            verdict = classify(rye_order, waited_s=waited, policy=self.settings.policy)
+            if verdict.verdict is Verdict.NEVER_STARTED:
+                resubmit = True
+                continue
+            if verdict.verdict is Verdict.PENDING:
+                continue
+            for idx in self._indices_of(keys):
+                if verdict.verdict is Verdict.REPLACE:
+                    self.outcome.replace[idx] = (verdict.reason_code or "RETRYABLE", verdict.reason)
+                    self._pending.discard(idx)
+                    continue
+                self._decide(idx, ItemOutcome(verdict.verdict.value), code=verdict.reason_code,
+                             reason=verdict.reason, rye_order_id=rye_order.id,
+                             redirect_url=verdict.redirect_url)
+        uncovered = [i for i in self._pending if key_of(self.order.items[i]) not in covered]
+        if uncovered and waited >= self.settings.policy.never_started_after_s:
+            resubmit = True
+        return resubmit
+
+    def _finish(self) -> None:
+        results = [
+            [i, r.outcome.value, r.reason_code, r.reason, r.rye_order_id, r.redirect_url]
+            for i, r in sorted(self.outcome.results.items())
+        ]
+        replace = [[i, code, reason] for i, (code, reason) in sorted(self.outcome.replace.items())]
+        self._rec("cart_done", cart=self.state.cart_id, results=results, replace=replace,
+                  submitted=self.outcome.submitted)
+
+    def _from_done(self, done: dict[str, object]) -> CartOutcome:
+        for i, outcome, code, reason, rye_id, url in done["results"]:  # type: ignore[attr-defined]
+            self._decide(i, ItemOutcome(outcome), code=code, reason=reason, rye_order_id=rye_id,
+                         redirect_url=url)
+        for i, code, reason in done["replace"]:  # type: ignore[attr-defined]
+            self.outcome.replace[i] = (code, reason)
+        self.outcome.submitted = bool(done.get("submitted"))
+        return self.outcome

@@ -1,0 +1,306 @@
+"""The run: load → schedule → cart flows → ledger, inside one anyio task group.
+
+Orders stream from the loader; at most `max_in_flight` are being worked at once. Each order's
+carts are driven by CartFlow; its ledger line is written the moment it is final. A stop request
+(first SIGINT/SIGTERM) lets in-flight requests finish, journals them, and ends without starting
+anything new; whatever is unfinished resumes from the journal next time.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+
+from batch_runner import ledger as ledger_io
+from batch_runner.cart_flow import CartFlow, CartOutcome, FlowSettings
+from batch_runner.client import RyeClient
+from batch_runner.config import Settings
+from batch_runner.core.classify import Policy
+from batch_runner.core.model import (
+    CartRecord,
+    InvalidInfo,
+    InvalidOrder,
+    ItemOutcome,
+    ItemResult,
+    LedgerRecord,
+    Order,
+    OrderStatus,
+)
+from batch_runner.core.regroup import replacement
+from batch_runner.core.rollup import order_status
+from batch_runner.journal import CartState, Journal, OrderState, cut_torn_tail
+from batch_runner.limits import TierLimits
+from batch_runner.load import iter_orders
+from batch_runner.progress import Progress
+
+log = logging.getLogger("batch_runner")
+
+#: How often throughput is sampled for the report.
+SAMPLE_EVERY_S = 2.0
+
+
+class _Stopping(Exception):
+    """Internal: the run is stopping; the order is left for the next run to resume."""
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def ledger_key(record: LedgerRecord) -> tuple[str, str]:
+    if record.invalid is not None:
+        return ("invalid", str(record.invalid.line))
+    return ("order", record.order_id or "")
+
+
+@dataclass(slots=True)
+class RunResult:
+    counts: dict[OrderStatus, int] = field(default_factory=dict)
+    interrupted: bool = False
+    out_dir: Path = Path()
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 3
+        not_placed = sum(n for status, n in self.counts.items() if status is not OrderStatus.PLACED)
+        return 1 if not_placed else 0
+
+
+class Runner:
+    def __init__(self, settings: Settings, *, progress: Progress, seed: int | None = None) -> None:
+        assert settings.input is not None
+        assert settings.out is not None
+        self.settings = settings
+        self.input: Path = settings.input
+        self.out: Path = settings.out
+        self.progress = progress
+        self.rng = random.Random(seed)
+        self.flow_settings = FlowSettings(
+            policy=Policy(never_started_after_s=settings.never_started_after_s,
+                          stuck_after_s=settings.stuck_after_s),
+            poll_interval_s=settings.poll_interval_s,
+            submit_retries=settings.submit_retries,
+            never_started_resubmits=settings.never_started_resubmits,
+            backoff_base_s=min(1.0, settings.poll_interval_s),
+        )
+        self._stopping = anyio.Event()
+        self._done = 0
+        self._replacements = 0
+        self._samples: list[tuple[float, int]] = []
+        self._t0 = time.monotonic()
+
+    def stop(self) -> None:
+        """Stop starting new work; in-flight requests finish and are journaled."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    async def _sleep(self, seconds: float) -> None:
+        with anyio.move_on_after(seconds):
+            await self._stopping.wait()
+        if self._stopping.is_set():
+            raise _Stopping
+
+    # --- the run ---------------------------------------------------------------------------
+
+    async def run(self, journal: Journal) -> RunResult:
+        ledger_path = self.out / ledger_io.LEDGER_NAME
+        if ledger_path.exists():
+            cut_torn_tail(ledger_path)
+        done = {ledger_key(r) for r in ledger_io.read_ledger(ledger_path)} if ledger_path.exists() else set()
+        limits = TierLimits(strict_rps=self.settings.strict_rps,
+                            default_rps=self.settings.default_rps)
+        client = RyeClient(
+            url=self.settings.api_url, api_key=self.settings.api_key,
+            shopper_ip=self.settings.shopper_ip, limits=limits,
+            connect_timeout_s=self.settings.connect_timeout_s,
+            read_timeout_s=self.settings.read_timeout_s,
+            max_connections=min(100, self.settings.max_in_flight),
+        )
+        self.limits = limits
+        started = time.time()
+        with ledger_io.LedgerWriter(self.out) as writer:
+            async with client, anyio.create_task_group() as tg:
+                tg.start_soon(self._sample_throughput)
+                await self._feed(tg, client, journal, writer, done)
+                await self._wait_all_finished(tg)
+        self._write_stats(started)
+        result = RunResult(out_dir=self.out, interrupted=self.stopping)
+        for record in ledger_io.read_ledger(ledger_path):
+            result.counts[record.status] = result.counts.get(record.status, 0) + 1
+        return result
+
+    async def _wait_all_finished(self, tg: anyio.abc.TaskGroup) -> None:
+        while self._in_flight:
+            with anyio.move_on_after(0.5):
+                await self._idle.wait()
+        tg.cancel_scope.cancel()
+
+    async def _feed(
+        self, tg: anyio.abc.TaskGroup, client: RyeClient, journal: Journal,
+        writer: ledger_io.LedgerWriter, done: set[tuple[str, str]],
+    ) -> None:
+        self._in_flight = 0
+        self._idle = anyio.Event()
+        slots = anyio.Semaphore(self.settings.max_in_flight)
+        for entry in _stream(self.input):
+            if self.stopping:
+                return
+            if isinstance(entry, InvalidOrder):
+                record = _invalid_record(entry)
+                if ledger_key(record) not in done:
+                    writer.write(record)
+                    self._finished(record.status)
+                continue
+            if ("order", entry.order_id) in done:
+                continue
+            await slots.acquire()
+            if self.stopping:
+                slots.release()
+                return
+            self._in_flight += 1
+            self._idle = anyio.Event()
+            state = journal.states.setdefault(entry.order_id, OrderState())
+            tg.start_soon(self._order_task, entry, state, client, journal, writer, slots)
+
+    async def _order_task(
+        self, order: Order, state: OrderState, client: RyeClient, journal: Journal,
+        writer: ledger_io.LedgerWriter, slots: anyio.Semaphore,
+    ) -> None:
+        try:
+            record = await self._drive(order, state, client, journal)
+            writer.write(record)
+            self._finished(record.status)
+        except _Stopping:
+            pass
+        finally:
+            slots.release()
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    def _finished(self, status: OrderStatus) -> None:
+        self._done += 1
+        self.progress.order_finished(status)
+
+    async def _drive(
+        self, order: Order, state: OrderState, client: RyeClient, journal: Journal
+    ) -> LedgerRecord:
+        results: dict[int, ItemResult] = {}
+        carts: list[CartRecord] = []
+        indices = tuple(range(len(order.items)))
+        generation = 0
+        started_ts = state.started_ts or time.time()
+        while True:
+            cart_state = state.carts.get(generation)
+            if cart_state is None:
+                self._check_stop()
+                journal.append({"t": "create", "o": order.order_id, "g": generation,
+                                "idx": list(indices), "ts": time.time()})
+                cart_state = state.carts[generation]
+            outcome = await self._cart(order, cart_state, client, journal)
+            results.update(outcome.results)
+            if outcome.cart_id is not None:
+                carts.append(CartRecord(cart_id=outcome.cart_id, generation=generation,
+                                        submitted=outcome.submitted))
+            plan = replacement(
+                tuple(order.items[i] for i in sorted(outcome.replace)),
+                generation=generation, max_replacements=self.settings.max_replacements,
+            )
+            if plan is None:
+                results.update(_exhausted(order, outcome))
+                break
+            self._replacements += 1
+            generation = plan.generation
+            indices = tuple(sorted(outcome.replace))
+        journal.states.pop(order.order_id, None)
+        items = tuple(results[i] for i in range(len(order.items)))
+        return LedgerRecord(
+            order_id=order.order_id, status=order_status(r.outcome for r in items), items=items,
+            carts=tuple(carts), started_at=iso(started_ts), finished_at=iso(time.time()),
+        )
+
+    def _check_stop(self) -> None:
+        if self.stopping:
+            raise _Stopping
+
+    async def _cart(
+        self, order: Order, state: CartState, client: RyeClient, journal: Journal
+    ) -> CartOutcome:
+        flow = CartFlow(
+            order=order, state=state, client=client, journal=journal,
+            settings=self.flow_settings, sleep=self._sleep, rng=self.rng,
+            on_strict_call=self._strict_call,
+        )
+        return await flow.run()
+
+    def _strict_call(self) -> None:
+        self._check_stop()
+        self.progress.strict_call()
+
+    async def _sample_throughput(self) -> None:
+        while True:
+            self._samples.append((round(time.monotonic() - self._t0, 1), self._done))
+            await anyio.sleep(SAMPLE_EVERY_S)
+
+    def _write_stats(self, started: float) -> None:
+        stats = self.limits.statistics()
+        path = self.out / ledger_io.RUN_STATS_NAME
+        previous = ledger_io.read_run_stats(path)
+        self._samples.append((round(time.monotonic() - self._t0, 1), self._done))
+        ledger_io.write_run_stats(path, ledger_io.RunStats(
+            started_at=previous.started_at if previous else iso(started),
+            finished_at=iso(time.time()),
+            input_file=str(self.input),
+            orders_total=self._done + (previous.orders_total if previous else 0),
+            strict_requests=stats.strict_requests + (previous.strict_requests if previous else 0),
+            default_requests=stats.default_requests + (previous.default_requests if previous else 0),
+            rate_limited=stats.rate_limited + (previous.rate_limited if previous else 0),
+            replacements=self._replacements + (previous.replacements if previous else 0),
+            strict_rps=self.settings.strict_rps,
+            throughput=tuple(self._samples),
+            interrupted=self.stopping,
+        ))
+
+
+def _stream(path: Path) -> Iterator[Order | InvalidOrder]:
+    yield from iter_orders(path)
+
+
+def _exhausted(order: Order, outcome: CartOutcome) -> dict[int, ItemResult]:
+    """Items still failing retryably when no replacement is left: FAILED with the last reason."""
+    out = {}
+    for idx, (code, reason) in outcome.replace.items():
+        item = order.items[idx]
+        out[idx] = ItemResult(
+            marketplace=item.marketplace, product_id=item.product_id, quantity=item.quantity,
+            outcome=ItemOutcome.FAILED, reason_code=code,
+            reason=reason or "failed again after the last replacement cart",
+            cart_id=outcome.cart_id,
+        )
+    return out
+
+
+def _invalid_record(entry: InvalidOrder) -> LedgerRecord:
+    items = tuple(
+        ItemResult(marketplace=i.marketplace, product_id=i.product_id, quantity=i.quantity,
+                   outcome=ItemOutcome.INVALID, reason_code="INVALID", reason=entry.message)
+        for i in entry.items
+    )
+    now = iso(time.time())
+    return LedgerRecord(
+        order_id=entry.order_id, status=OrderStatus.INVALID, items=items,
+        started_at=now, finished_at=now,
+        invalid=InvalidInfo(file=entry.file, line=entry.line, field=entry.field,
+                            message=entry.message),
+    )
