@@ -125,7 +125,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             overrides = {name: getattr(args, name) for name in _RUN_FLAGS}
             overrides.update(input=args.input, out=args.out, quiet=args.quiet)
             settings = load_settings(job_file=args.job, overrides=overrides, env=os.environ)
-            return anyio.run(_run, settings)
+            return anyio.run(run_job, settings)
         case "demo":
             return anyio.run(_demo, args.out, args.quiet)
         case "simulate":
@@ -161,7 +161,8 @@ def _check_run_settings(settings: Settings) -> tuple[Path, Path]:
     return settings.input, settings.out
 
 
-async def _run(settings: Settings) -> int:
+async def run_job(settings: Settings) -> int:
+    """Run one job to its end (or a stop) and print the summary; returns the exit status."""
     input_path, out = _check_run_settings(settings)
     logger = setup_logging(fmt=settings.log_format, quiet=settings.quiet, secrets=[settings.api_key])
     try:
@@ -314,4 +315,4 @@ async def _demo(out: Path | None, quiet: bool) -> int:
                 shopper_ip="127.0.0.1", never_started_after_s=4.0, stuck_after_s=8.0,
                 poll_interval_s=0.5, strict_rps=20.0, default_rps=200.0, quiet=quiet,
             )
-            return await _run(settings)
+            return await run_job(settings)

@@ -1,0 +1,243 @@
+"""The SPEC's flow and safety rules, one test each, against the simulator over loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from batch_runner.core.model import ItemOutcome, OrderStatus
+from batch_runner.simulator import Behaviour, SimConfig, running_simulator
+from tests.pipeline.conftest import SIM_FAST, order, run, settings_for, strict_requests, write_jsonl
+
+A1, A2, A3 = "B00A2KD8NY", "B07XJ8C8F5", "B08N5WRWNW"
+S1, S2 = "44346795295022", "44454219743530"
+
+
+def sim_config(**script: Behaviour) -> SimConfig:
+    return SimConfig(profile="happy", seed=1, script=script, **SIM_FAST)
+
+
+def submits(sim, cart_id):  # type: ignore[no-untyped-def]
+    return sim.truth().carts[cart_id].submit_requests
+
+
+async def test_one_order_is_created_submitted_polled_placed_and_written(tmp_path: Path) -> None:
+    """A plain order goes through one cart and lands in the ledger as PLACED."""
+    async with running_simulator(sim_config()) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1, 2))])
+        code, ledger = await run(settings_for(sim, tmp_path, path))
+        truth = sim.truth()
+    assert code == 0
+    [record] = ledger
+    assert record.order_id == "A-1"
+    assert record.status is OrderStatus.PLACED
+    assert [i.outcome for i in record.items] == [ItemOutcome.PLACED]
+    assert record.items[0].rye_order_id in truth.orders
+    [cart] = record.carts
+    assert cart.generation == 0
+    assert cart.submitted
+    assert truth.carts[cart.cart_id].submit_requests == 1
+
+
+async def test_retryable_submit_error_resubmits_the_same_cart(tmp_path: Path) -> None:
+    """retryable:true on submitCart sends the same cart again, and it is placed."""
+    async with running_simulator(sim_config(**{A1: Behaviour.SUBMIT_RETRYABLE_ONCE})) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1))])
+        code, [record] = await run(settings_for(sim, tmp_path, path))
+        truth = sim.truth()
+    assert code == 0
+    assert record.status is OrderStatus.PLACED
+    assert len(truth.carts) == 1
+    assert submits(sim, record.carts[0].cart_id) == 2
+
+
+async def test_non_retryable_submit_error_fails_without_resending(tmp_path: Path) -> None:
+    """retryable:false marks the items FAILED with the code and never resends."""
+    async with running_simulator(sim_config(**{A1: Behaviour.SUBMIT_FAIL_FALSE})) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1))])
+        code, [record] = await run(settings_for(sim, tmp_path, path))
+        assert submits(sim, record.carts[0].cart_id) == 1
+    assert code == 1
+    assert record.status is OrderStatus.FAILED
+    assert record.items[0].reason_code == "PAYMENT_FAILED"
+
+
+async def test_absent_retryability_on_submit_needs_review(tmp_path: Path) -> None:
+    """An error without retryable goes to NEEDS_REVIEW and is not resent."""
+    async with running_simulator(sim_config(**{A1: Behaviour.SUBMIT_FAIL_ABSENT})) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1))])
+        _, [record] = await run(settings_for(sim, tmp_path, path))
+        assert submits(sim, record.carts[0].cart_id) == 1
+    assert record.status is OrderStatus.NEEDS_ATTENTION
+    assert record.items[0].outcome is ItemOutcome.NEEDS_REVIEW
+
+
+async def test_504_after_processing_is_polled_not_resent(tmp_path: Path) -> None:
+    """A 504 whose submission really happened is learned by polling; submitCart is sent once."""
+    async with running_simulator(sim_config(**{A1: Behaviour.SUBMIT_504_AFTER_ONCE})) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1))])
+        code, [record] = await run(settings_for(sim, tmp_path, path))
+        assert submits(sim, record.carts[0].cart_id) == 1
+    assert code == 0
+    assert record.status is OrderStatus.PLACED
+
+
+async def test_503_before_processing_is_polled_then_same_cart_resubmitted(tmp_path: Path) -> None:
+    """A 503 is an unknown outcome: poll first; when nothing started, the same cart goes again."""
+    async with running_simulator(sim_config(**{A1: Behaviour.SUBMIT_503_ONCE})) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1))])
+        code, [record] = await run(settings_for(sim, tmp_path, path))
+        truth = sim.truth()
+    assert code == 0
+    assert record.status is OrderStatus.PLACED
+    assert len(truth.carts) == 1
+    assert submits(sim, record.carts[0].cart_id) == 2
+
+
+async def test_never_started_order_resubmits_the_same_cart(tmp_path: Path) -> None:
+    """No events for never_started_after: the same cart is submitted again, no new cart."""
+    async with running_simulator(sim_config(**{A1: Behaviour.NEVER_STARTS_ONCE})) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1))])
+        code, [record] = await run(settings_for(sim, tmp_path, path))
+        truth = sim.truth()
+    assert code == 0
+    assert record.status is OrderStatus.PLACED
+    assert len(truth.carts) == 1
+    assert len(record.carts) == 1
+    assert submits(sim, record.carts[0].cart_id) == 2
+
+
+async def test_stuck_order_is_never_replaced(tmp_path: Path) -> None:
+    """Only a started event past stuck_after: STUCK, with the cart id, and no replacement cart."""
+    async with running_simulator(sim_config(**{A1: Behaviour.STUCK})) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1))])
+        code, [record] = await run(settings_for(sim, tmp_path, path))
+        truth = sim.truth()
+    assert code == 1
+    assert record.status is OrderStatus.NEEDS_ATTENTION
+    assert record.items[0].outcome is ItemOutcome.STUCK
+    assert record.items[0].cart_id == record.carts[0].cart_id
+    assert len(truth.carts) == 1
+
+
+async def test_replacement_cart_holds_exactly_the_failed_items(tmp_path: Path) -> None:
+    """Items whose order failed retryably, and only those, go into one new cart."""
+    script = {
+        A1: Behaviour.PLACE_FAIL_RETRYABLE_ONCE,
+        A2: Behaviour.PLACE,
+        S1: Behaviour.PLACE_FAIL_RETRYABLE_ONCE,
+        S2: Behaviour.PLACE,
+    }
+    async with running_simulator(sim_config(**script)) as sim:
+        items = [("AMAZON", A1), ("AMAZON", A2), ("SHOPIFY", S1), ("SHOPIFY", S2)]
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", *items)])
+        code, [record] = await run(settings_for(sim, tmp_path, path))
+        truth = sim.truth()
+    assert code == 0
+    assert record.status is OrderStatus.PLACED
+    assert [c.generation for c in record.carts] == [0, 1]
+    second = truth.carts[record.carts[1].cart_id]
+    assert sorted(p for _, p, _ in second.items) == sorted([A1, S1])
+
+
+async def test_max_replacements_is_respected(tmp_path: Path) -> None:
+    """An item that keeps failing retryably gets 1 + max_replacements carts, then FAILED."""
+    async with running_simulator(sim_config(**{A1: Behaviour.PLACE_FAIL_RETRYABLE_ALWAYS})) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1))])
+        code, [record] = await run(settings_for(sim, tmp_path, path, max_replacements=1))
+        truth = sim.truth()
+    assert code == 1
+    assert len(truth.carts) == 2
+    assert [c.generation for c in record.carts] == [0, 1]
+    assert record.items[0].outcome is ItemOutcome.FAILED
+    assert record.items[0].reason_code == "UPSTREAM_SERVICE_ERROR"
+
+
+async def test_action_required_carries_the_redirect_url(tmp_path: Path) -> None:
+    """A 3-D Secure challenge ends as ACTION_REQUIRED with the URL a person must open."""
+    async with running_simulator(sim_config(**{A1: Behaviour.ACTION_REQUIRED})) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1))])
+        _, [record] = await run(settings_for(sim, tmp_path, path))
+    item = record.items[0]
+    assert item.outcome is ItemOutcome.ACTION_REQUIRED
+    assert item.redirect_url
+    assert item.redirect_url.startswith("https://")
+
+
+async def test_product_not_found_leaves_the_rest_of_the_order_going(tmp_path: Path) -> None:
+    """PRODUCT_NOT_FOUND fails that item; the other items are still placed."""
+    async with running_simulator(sim_config(**{A1: Behaviour.NOT_FOUND})) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1), ("AMAZON", A2))])
+        _, [record] = await run(settings_for(sim, tmp_path, path))
+    by_product = {i.product_id: i for i in record.items}
+    assert by_product[A1].outcome is ItemOutcome.FAILED
+    assert by_product[A1].reason_code == "PRODUCT_NOT_FOUND"
+    assert by_product[A2].outcome is ItemOutcome.PLACED
+    assert record.status is OrderStatus.PARTIAL
+
+
+async def test_partial_store_failure_resubmits_the_same_cart(tmp_path: Path) -> None:
+    """One store failing retryably at submission: the same cart goes again, other stores untouched."""
+    async with running_simulator(sim_config(**{S1: Behaviour.STORE_SUBMIT_RETRYABLE_ONCE})) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1), ("SHOPIFY", S1))])
+        code, [record] = await run(settings_for(sim, tmp_path, path))
+        truth = sim.truth()
+    assert code == 0
+    assert record.status is OrderStatus.PLACED
+    assert len(truth.carts) == 1
+    assert len(truth.orders) == 2  # one Rye order per store, none placed twice
+
+
+async def test_429_is_resent_after_the_window(tmp_path: Path) -> None:
+    """With the runner set faster than the API allows, 429s are waited out and nothing is lost."""
+    config = SimConfig(
+        profile="happy",
+        seed=1,
+        start_delay_s=0.05,
+        placement_delay_s=0.2,
+        strict_rps=4.0,
+        default_rps=500.0,
+    )
+    async with running_simulator(config) as sim:
+        orders = [order(f"A-{n}", ("AMAZON", f"B0TEST{n:04d}")) for n in range(6)]
+        path = write_jsonl(tmp_path / "in.jsonl", orders)
+        code, ledger = await run(settings_for(sim, tmp_path, path, strict_rps=40.0))
+        log = sim.request_log()
+        truth = sim.truth()
+    assert code == 0
+    assert len(ledger) == 6
+    assert any(r.http_status == 429 for r in log)
+    assert all(c.submissions_processed == 1 for c in truth.carts.values() if c.submit_requests)
+
+
+async def test_rerun_into_the_same_out_sends_no_create_or_submit(tmp_path: Path) -> None:
+    """Running the finished job again changes nothing and places nothing twice."""
+    async with running_simulator(sim_config(**{A2: Behaviour.PLACE_FAIL_FALSE})) as sim:
+        path = write_jsonl(
+            tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1)), order("A-2", ("AMAZON", A2))]
+        )
+        settings = settings_for(sim, tmp_path, path)
+        first_code, first = await run(settings)
+        before = len(strict_requests(sim))
+        second_code, second = await run(settings)
+        assert len(strict_requests(sim)) == before
+    assert first_code == second_code == 1
+    assert second == first
+
+
+async def test_invalid_order_is_in_the_ledger_and_the_rest_goes_on(tmp_path: Path) -> None:
+    """A bad order becomes an INVALID line naming file, line and field; the others are placed."""
+    async with running_simulator(sim_config()) as sim:
+        bad = order("A-2", ("AMAZON", A2))
+        bad["items"][0]["quantity"] = 0
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1)), bad])
+        code, ledger = await run(settings_for(sim, tmp_path, path))
+    assert code == 1
+    by_id = {r.order_id: r for r in ledger}
+    assert by_id["A-1"].status is OrderStatus.PLACED
+    invalid = by_id["A-2"]
+    assert invalid.status is OrderStatus.INVALID
+    assert invalid.invalid is not None
+    assert invalid.invalid.line == 2
+    assert invalid.invalid.file.endswith("in.jsonl")
+    assert invalid.invalid.field is not None
+    assert "quantity" in invalid.invalid.field
