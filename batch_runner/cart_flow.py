@@ -122,6 +122,8 @@ class CartFlow:
         self._pending = {i for i in self.state.indices if i not in self.outcome.results}
         for idx, code, message in self.state.failed:
             self._decide(idx, ItemOutcome.FAILED, code=code, reason=message)
+        for idx, outcome, code, reason in self.state.decided:
+            self._decide(idx, ItemOutcome(outcome), code=code, reason=reason)
         if self._pending and self.state.cart_id is not None:
             if self.state.fate in (None, "poll") and self.state.submits:
                 await self._poll()  # journaled submit with an unknown or accepted outcome
@@ -165,7 +167,7 @@ class CartFlow:
         self.outcome.cart_id = result.cart_id
 
     async def _submit_then_poll(self) -> None:
-        retries = 0
+        retries = unsent = 0
         while self._pending:
             fate = await self._submit_once()
             if fate == "poll":
@@ -173,33 +175,53 @@ class CartFlow:
                 return
             if fate == "final":
                 return
-            retries += 1
-            if retries > self.settings.submit_retries:
-                self._give_up_retrying()
-                return
-            await self.sleep(delay(retries, self.rng, base_s=self.settings.backoff_base_s,
+            if self._retry_codes:  # a retryable error: the budget of SPEC step 3
+                retries += 1
+                attempt = retries
+                if retries > self.settings.submit_retries:
+                    self._give_up("SUBMIT_RETRIES_EXHAUSTED",
+                                  f"submission still failing after {retries - 1} retries")
+                    return
+            else:  # never reached the API: wait it out, with a longer budget
+                unsent += 1
+                attempt = unsent
+                if unsent >= MAX_CREATE_ATTEMPTS:
+                    self._give_up("API_UNAVAILABLE",
+                                  f"submitCart never reached the API in {unsent} attempts")
+                    return
+            await self.sleep(delay(attempt, self.rng, base_s=self.settings.backoff_base_s,
                                    cap_s=self.settings.backoff_cap_s))
 
-    def _give_up_retrying(self) -> None:
+    def _give_up(self, default_code: str, reason: str) -> None:
+        """Nothing of these items was submitted: FAILED, with the last error code seen."""
+        before = set(self._pending)
         for idx in sorted(self._pending):
-            code = self._retry_codes.get(idx, "SUBMIT_RETRIES_EXHAUSTED")
-            self._decide(idx, ItemOutcome.FAILED, code=code,
-                         reason=f"submission still failing after {self.settings.submit_retries} retries")
-        self._rec("submitted", cart=self.state.cart_id, fate="final")
+            self._decide(idx, ItemOutcome.FAILED, code=self._retry_codes.get(idx, default_code),
+                         reason=reason)
+        self._rec("submitted", cart=self.state.cart_id, fate="final",
+                  decided=self._decisions(before))
+
+    def _decisions(self, indices: set[int]) -> list[list[object]]:
+        return [
+            [i, r.outcome.value, r.reason_code, r.reason]
+            for i in sorted(indices) if (r := self.outcome.results.get(i)) is not None
+        ]
 
     async def _submit_once(self) -> str:
         """One submitCart, journaled first. Returns the journaled fate: poll, resend or final."""
         assert self.state.cart_id is not None
         self._retry_codes.clear()
+        self.on_strict_call()  # raises if the run is stopping: nothing journaled, nothing sent
         self._rec("submit", cart=self.state.cart_id, ts=time.time())
         self.outcome.submitted = True
-        self.on_strict_call()
         billing = self.order.billing or self.order.buyer
         result = await self.client.submit_cart(
             self.state.cart_id, billing=billing, payment_token=self.order.payment_token
         )
+        before = set(self._pending)
         fate = self._judge(result)
-        self._rec("submitted", cart=self.state.cart_id, fate=fate)
+        self._rec("submitted", cart=self.state.cart_id, fate=fate,
+                  decided=self._decisions(before - self._pending))
         return fate
 
     def _judge(self, result: SubmitAnswer | Refused | NotSent | OutcomeUnknown) -> str:

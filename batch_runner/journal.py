@@ -11,7 +11,8 @@ Records (one JSON object per line, key "t" names the kind):
     created    o, g, cart, failed=[[idx, code, msg]]  after it
     create_lost o, g, why                             nothing usable came back; creating again is safe
     submit     o, g, cart, ts                         before submitCart
-    submitted  o, g, cart, fate                       after it: "poll" | "resend" | "final"
+    submitted  o, g, cart, fate, decided              after it: fate "poll" | "resend" | "final";
+                                                      decided = items settled by the answer
     cart_done  o, g, cart, results, replace           the cart's items are decided
 """
 
@@ -54,6 +55,7 @@ class CartState:
     submits: int = 0
     last_submit_ts: float | None = None
     fate: str | None = None  #: of the latest submitCart: None (intent only), poll, resend, final
+    decided: list[tuple[int, str, str | None, str | None]] = field(default_factory=list)
     done: dict[str, Any] | None = None  #: the cart_done record
 
 
@@ -86,6 +88,7 @@ def _apply(states: dict[str, OrderState], rec: dict[str, Any]) -> None:
         cart.fate = None
     elif kind == "submitted":
         cart.fate = str(rec["fate"])
+        cart.decided.extend((int(i), str(o), c, r) for i, o, c, r in rec.get("decided", ()))
     elif kind == "cart_done":
         cart.done = rec
     else:
