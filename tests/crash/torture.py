@@ -1,0 +1,207 @@
+"""Crash torture: run the real CLI as a subprocess, SIGKILL it at seeded random instants, rerun
+into the same --out until a run finishes by itself, then check the simulator's ground truth.
+
+Used by tests/crash/test_torture.py (short version in the default suite, long one with -m slow)
+and runnable by hand:  python -m tests.crash.torture --orders 300 --kills 20 --seed 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BUYER = {
+    "first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com",
+    "address1": "1 Navy Yard", "city": "Arlington", "province_code": "VA",
+    "postal_code": "22202", "country_code": "US",
+}
+
+
+@dataclass
+class TortureReport:
+    kills: int = 0
+    runs: int = 0
+    final_exit: int | None = None
+    orders: int = 0
+    problems: list[str] = field(default_factory=list)
+    ledger_status: dict[str, int] = field(default_factory=dict)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_orders(path: Path, n: int, rng: random.Random) -> None:
+    """Orders of 1-3 items with product ids unique to each order, so truth maps back to orders."""
+    with path.open("w") as out:
+        for i in range(n):
+            items = []
+            for j in range(rng.randint(1, 3)):
+                if rng.random() < 0.5:
+                    items.append({"marketplace": "AMAZON", "product_id": f"B0T{i:05d}{j}", "quantity": 1})
+                else:
+                    items.append({"marketplace": "SHOPIFY", "product_id": f"9{i:08d}{j}", "quantity": 1})
+            out.write(json.dumps({"order_id": f"T-{i}", "buyer": BUYER, "items": items}) + "\n")
+
+
+def start_simulator(port: int, seed: int) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "batch_runner", "simulate", "--port", str(port),
+           "--profile", "chaos", "--seed", str(seed), "--strict-rps", "200",
+           "--default-rps", "2000", "--placement-delay", "0.4"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if "http://" in proc.stdout.readline().decode():
+            return proc
+    proc.kill()
+    raise RuntimeError("simulator did not start")
+
+
+def truth(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sim/truth", timeout=10) as resp:
+        return json.loads(resp.read())  # type: ignore[no-any-return]
+
+
+def run_until_done(input_path: Path, out: Path, port: int, *, kills: int, seed: int,
+                   max_kill_after_s: float, report: TortureReport) -> None:
+    rng = random.Random(seed)
+    env = {**os.environ, "RYE_API_KEY": "torture-key", "RYE_SHOPPER_IP": "203.0.113.5"}
+    cmd = [sys.executable, "-m", "batch_runner", "run", str(input_path), "--out", str(out),
+           "--api-url", f"http://127.0.0.1:{port}/v1/query", "--strict-rps", "200",
+           "--default-rps", "2000", "--poll-interval", "0.2", "--never-started-after", "1.5",
+           "--stuck-after", "2.5", "--quiet", "--progress", "none"]
+    while True:
+        report.runs += 1
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if report.kills < kills:
+            try:
+                proc.wait(timeout=rng.uniform(0.2, max_kill_after_s))
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                report.kills += 1
+                continue
+        else:
+            proc.wait(timeout=600)
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        if proc.returncode not in (0, 1):
+            report.problems.append(f"run {report.runs} exited {proc.returncode}: {stderr[-1500:]}")
+            return
+        report.final_exit = proc.returncode
+        return
+
+
+def check(input_path: Path, out: Path, world: dict[str, Any], report: TortureReport) -> None:
+    orders = [json.loads(line) for line in input_path.read_text().splitlines()]
+    report.orders = len(orders)
+    ledger = [json.loads(line) for line in (out / "ledger.jsonl").read_text().splitlines()]
+    ids = Counter(r["order_id"] for r in ledger)
+    for o in orders:
+        if ids[o["order_id"]] != 1:
+            report.problems.append(f"order {o['order_id']} appears {ids[o['order_id']]} times in the ledger")
+    report.ledger_status = dict(Counter(r["status"] for r in ledger))
+
+    placed_by_product = _check_placed_once(orders, world, report)
+    _check_generations(out, world, report)
+    _check_ledger_matches_truth(ledger, placed_by_product, report)
+
+
+def _check_placed_once(orders: list[Any], world: dict[str, Any], report: TortureReport) -> Counter[str]:
+    product_order = {i["product_id"]: o["order_id"] for o in orders for i in o["items"]}
+    placed_by_product: Counter[str] = Counter()
+    for rye_order in world["orders"].values():
+        if rye_order["status"] == "SUCCEEDED":
+            for item in rye_order["items"]:
+                placed_by_product[_pid(item)] += 1
+    for product, n in placed_by_product.items():
+        if n > 1:
+            report.problems.append(f"product {product} of {product_order.get(product)} placed {n} times")
+    return placed_by_product
+
+
+def _check_generations(out: Path, world: dict[str, Any], report: TortureReport) -> None:
+    # No two carts of the same generation of one order both submitted (journal maps cart -> order, gen).
+    carts_by_gen: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for line in (out / "journal.jsonl").read_text().splitlines()[1:]:
+        rec = json.loads(line)
+        if rec["t"] == "created" and rec.get("cart"):
+            carts_by_gen[(rec["o"], rec["g"])].add(rec["cart"])
+    for (order_id, gen), cart_ids in carts_by_gen.items():
+        submitted = [c for c in cart_ids if world["carts"].get(c, {}).get("submissions_processed", 0)]
+        if len(submitted) > 1:
+            report.problems.append(f"{order_id} generation {gen}: carts {submitted} all submitted")
+
+
+def _check_ledger_matches_truth(
+    ledger: list[Any], placed_by_product: Counter[str], report: TortureReport
+) -> None:
+    # Every ledger PLACED item is placed in truth, and every placed item is PLACED in the ledger.
+    for rec in ledger:
+        for item in rec["items"]:
+            placed = placed_by_product[item["product_id"]] == 1
+            if (item["outcome"] == "PLACED") != placed:
+                report.problems.append(
+                    f"{rec['order_id']} {item['product_id']}: ledger {item['outcome']}, truth placed={placed}"
+                )
+
+
+def _pid(item: Any) -> str:
+    if isinstance(item, dict):
+        return str(item.get("product_id") or item.get("productId") or item.get("variantId"))
+    return str(item[1])  # (marketplace, product_id, quantity)
+
+
+def torture(workdir: Path, *, orders: int, kills: int, seed: int, max_kill_after_s: float) -> TortureReport:
+    report = TortureReport()
+    input_path = workdir / "orders.jsonl"
+    write_orders(input_path, orders, random.Random(seed))
+    port = free_port()
+    sim = start_simulator(port, seed)
+    try:
+        run_until_done(input_path, workdir / "out", port, kills=kills, seed=seed,
+                       max_kill_after_s=max_kill_after_s, report=report)
+        if report.final_exit is not None:
+            check(input_path, workdir / "out", truth(port), report)
+    finally:
+        sim.terminate()
+        sim.wait(10)
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="kill -9 torture of batch-runner")
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--max-kill-after", type=float, default=4.0)
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = args.dir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        report = torture(workdir, orders=args.orders, kills=args.kills, seed=args.seed,
+                         max_kill_after_s=args.max_kill_after)
+        print(json.dumps({**report.__dict__, "wall_s": round(time.monotonic() - started, 1)}, indent=1))
+    return 1 if report.problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
