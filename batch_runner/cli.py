@@ -109,14 +109,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _single_error(group: BaseExceptionGroup[BaseException]) -> BatchRunnerError | None:
-    while len(group.exceptions) == 1:
-        inner = group.exceptions[0]
-        if isinstance(inner, BatchRunnerError):
-            return inner
-        if not isinstance(inner, BaseExceptionGroup):
-            return None
-        group = inner
-    return None
+    """The error to report when every leaf of the group is one of ours (e.g. several AuthRefused)."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        exc = pending.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    ours = [e for e in leaves if isinstance(e, BatchRunnerError)]
+    return ours[0] if ours and len(ours) == len(leaves) else None
 
 
 def _dispatch(args: argparse.Namespace) -> int:
