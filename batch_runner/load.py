@@ -1,0 +1,334 @@
+"""Stream CSV and JSONL order files into Order or InvalidOrder values, one order at a time.
+
+Only a file that cannot be used at all raises InputError (exit 2); every bad order becomes an
+InvalidOrder naming file, line and field, and the stream goes on. Memory does not grow with the
+file: CSV rows are grouped by contiguous order_id, and only the set of order ids seen is kept.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from batch_runner.core.model import Address, InvalidOrder, LineItem, Marketplace, Order
+from batch_runner.errors import InputError
+
+REQUIRED_COLUMNS = ("order_id", "marketplace", "product_id", "quantity", "first_name",
+                    "last_name", "email", "address1", "city", "postal_code", "country_code")
+BUYER_FIELDS = ("first_name", "last_name", "email", "phone", "address1", "address2", "city",
+                "province_code", "postal_code", "country_code")
+BUYER_REQUIRED = ("first_name", "last_name", "email", "address1", "city", "postal_code",
+                  "country_code")
+BILLING_REQUIRED = ("first_name", "last_name", "address1", "city", "postal_code", "country_code")
+MAX_QUANTITY = 10_000
+MAX_FIELD = 10_000
+
+
+class _Bad(Exception):
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileSummary:
+    orders: int
+    items: int
+    invalid: int
+    invalid_examples: tuple[InvalidOrder, ...]
+
+
+def parse_quantity(value: object, field: str = "quantity") -> int:
+    if isinstance(value, bool):
+        raise _Bad(field, f"quantity must be a whole number >= 1, got {value!r}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        shown = value if not isinstance(value, str) else value[:20]
+        raise _Bad(field, f"quantity must be a whole number >= 1, got {shown!r}")
+    if number < 1:
+        raise _Bad(field, f"quantity must be a whole number >= 1, got {number}")
+    if number > MAX_QUANTITY:
+        raise _Bad(field, f"quantity {number} is larger than {MAX_QUANTITY}; split the order")
+    return number
+
+
+def parse_item(marketplace: object, product_id: object, quantity: object, prefix: str = "") -> LineItem:
+    market = str(marketplace or "").strip().upper()
+    if market not in Marketplace.__members__:
+        raise _Bad(f"{prefix}marketplace", f"marketplace must be AMAZON or SHOPIFY, got {str(marketplace)[:20]!r}")
+    pid = str(product_id or "").strip() if isinstance(product_id, str | int) else ""
+    if not pid:
+        raise _Bad(f"{prefix}product_id", "product_id is empty")
+    return LineItem(marketplace=Marketplace(market), product_id=pid,
+                    quantity=parse_quantity(quantity, f"{prefix}quantity"))
+
+
+def parse_address(values: Mapping[str, object], required: tuple[str, ...], prefix: str) -> Address:
+    clean: dict[str, str | None] = {}
+    for name in BUYER_FIELDS:
+        raw = values.get(name)
+        if raw is not None and not isinstance(raw, str):
+            raise _Bad(f"{prefix}{name}", f"{prefix}{name} must be text")
+        text = (raw or "").strip()
+        if len(text) > MAX_FIELD:
+            raise _Bad(f"{prefix}{name}", f"{prefix}{name} is longer than {MAX_FIELD} characters")
+        clean[name] = text or None
+    for name in required:
+        if not clean[name]:
+            raise _Bad(f"{prefix}{name}", f"{prefix}{name} is missing")
+    return Address(**clean)  # type: ignore[arg-type]
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+
+class _LineCounter:
+    """Feeds csv.reader decoded lines and knows the physical line each record started on."""
+
+    def __init__(self, raw: Iterator[bytes]) -> None:
+        self._raw = raw
+        self.line = 0
+        self.undecodable: set[int] = set()
+
+    def __iter__(self) -> _LineCounter:
+        return self
+
+    def __next__(self) -> str:
+        data = next(self._raw)
+        self.line += 1
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.undecodable.add(self.line)
+            return data.decode("utf-8", errors="replace")
+
+
+def _columns(path: Path, header: list[str]) -> list[str]:
+    columns = [h.strip().lstrip(codecs.BOM_UTF8.decode()).strip().lower() for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise InputError(f"{path}:1: required columns missing: {', '.join(missing)}")
+    return columns
+
+
+def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, str] | None, str | None]]:
+    """(line, row or None, problem) per record; the header is checked here."""
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    with handle:
+        lines = _LineCounter(handle)
+        reader = csv.reader(lines)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputError(f"{path}: the file is empty; a CSV needs a header line") from None
+        except csv.Error as exc:
+            raise InputError(f"{path}:1: the header cannot be read ({exc})") from None
+        columns = _columns(path, header)
+        while True:
+            start = lines.line + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield start, None, f"the row cannot be read as CSV ({exc})"
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            if any(n in lines.undecodable for n in range(start, lines.line + 1)):
+                yield start, None, "the line is not valid UTF-8; save the file as UTF-8"
+            elif len(row) != len(columns):
+                yield start, None, f"the row has {len(row)} fields, the header has {len(columns)}"
+            else:
+                yield start, dict(zip(columns, (cell.strip() for cell in row), strict=True)), None
+
+
+def _csv_order(path: Path, rows: list[tuple[int, dict[str, str]]]) -> Order:
+    first_line, first = rows[0]
+    buyer = parse_address(first, BUYER_REQUIRED, "")
+    billing_values = {n: first.get(f"billing_{n}", "") for n in BUYER_FIELDS}
+    billing = (parse_address(billing_values, BILLING_REQUIRED, "billing_")
+               if any(billing_values.values()) else None)
+    items = []
+    for line, row in rows:
+        try:
+            for name in (*BUYER_FIELDS, "payment_token", *(f"billing_{n}" for n in BUYER_FIELDS)):
+                if row.get(name, "") != first.get(name, ""):
+                    raise _Bad(name, f"{name} differs from the order's first row (line {first_line})")
+            items.append(parse_item(row.get("marketplace"), row.get("product_id"), row.get("quantity")))
+        except _Bad as bad:
+            raise _Located(line, bad) from None
+    return Order(order_id=first["order_id"], buyer=buyer, billing=billing, items=tuple(items),
+                 payment_token=first.get("payment_token") or None, line=first_line)
+
+
+class _Located(Exception):
+    def __init__(self, line: int, bad: _Bad) -> None:
+        super().__init__(bad.message)
+        self.line = line
+        self.bad = bad
+
+
+def _salvage(rows: list[tuple[int, dict[str, str]]]) -> tuple[LineItem, ...]:
+    items = []
+    for _, row in rows:
+        try:
+            items.append(parse_item(row.get("marketplace"), row.get("product_id"), row.get("quantity")))
+        except _Bad:
+            continue
+    return tuple(items)
+
+
+def _finish_csv_block(path: Path, rows: list[tuple[int, dict[str, str]]], seen: set[str]) -> Order | InvalidOrder:
+    order_id = rows[0][1]["order_id"]
+    if order_id in seen:
+        return InvalidOrder(order_id=order_id, file=str(path), line=rows[0][0], field="order_id",
+                            message=f"DUPLICATE_ORDER_ID: order {order_id} appeared earlier in the "
+                                    "file; orders' rows must be contiguous. None of these items were sent.",
+                            items=_salvage(rows))
+    seen.add(order_id)
+    try:
+        return _csv_order(path, rows)
+    except _Located as exc:
+        return InvalidOrder(order_id=order_id, file=str(path), line=exc.line, field=exc.bad.field,
+                            message=exc.bad.message, items=_salvage(rows))
+    except _Bad as bad:
+        return InvalidOrder(order_id=order_id, file=str(path), line=rows[0][0], field=bad.field,
+                            message=bad.message, items=_salvage(rows))
+
+
+def iter_csv(path: Path) -> Iterator[Order | InvalidOrder]:
+    seen: set[str] = set()
+    block: list[tuple[int, dict[str, str]]] = []
+    for line, row, problem in _csv_records(path):
+        if row is None or not row.get("order_id"):
+            if block:
+                yield _finish_csv_block(path, block, seen)
+                block = []
+            field = None if row is None else "order_id"
+            yield InvalidOrder(order_id=None, file=str(path), line=line, field=field,
+                               message=problem or "order_id is missing")
+            continue
+        if block and block[0][1]["order_id"] != row["order_id"]:
+            yield _finish_csv_block(path, block, seen)
+            block = []
+        block.append((line, row))
+    if block:
+        yield _finish_csv_block(path, block, seen)
+
+
+# --- JSONL ---------------------------------------------------------------------------------------
+
+
+def parse_record(record: Any) -> Order:
+    """One JSONL order; raises _Bad naming the field path."""
+    if not isinstance(record, dict):
+        raise _Bad(None, "the line is JSON but not an object")
+    order_id = record.get("order_id")
+    if not isinstance(order_id, str | int) or isinstance(order_id, bool) or not str(order_id).strip():
+        raise _Bad("order_id", "order_id is missing")
+    buyer = record.get("buyer")
+    if not isinstance(buyer, dict):
+        raise _Bad("buyer", "buyer must be an object with the buyer's name and address")
+    billing_raw = record.get("billing")
+    if billing_raw is not None and not isinstance(billing_raw, dict):
+        raise _Bad("billing", "billing must be an object")
+    items_raw = record.get("items")
+    if not isinstance(items_raw, list) or not items_raw:
+        raise _Bad("items", "items must be a non-empty list")
+    items = []
+    for n, item in enumerate(items_raw):
+        if not isinstance(item, dict):
+            raise _Bad(f"items[{n}]", f"items[{n}] must be an object")
+        items.append(parse_item(item.get("marketplace"), item.get("product_id"), item.get("quantity"),
+                                f"items[{n}]."))
+    token = record.get("payment_token")
+    if token is not None and not isinstance(token, str):
+        raise _Bad("payment_token", "payment_token must be text")
+    return Order(
+        order_id=str(order_id).strip(), buyer=parse_address(buyer, BUYER_REQUIRED, "buyer."),
+        billing=parse_address(billing_raw, BILLING_REQUIRED, "billing.") if billing_raw else None,
+        items=tuple(items), payment_token=token or None, line=0,
+    )
+
+
+def iter_jsonl(path: Path) -> Iterator[Order | InvalidOrder]:
+    seen: set[str] = set()
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    with handle:
+        for line, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            order_id: str | None = None
+            try:
+                record = orjson.loads(raw)
+                if isinstance(record, dict) and isinstance(record.get("order_id"), str | int):
+                    order_id = str(record["order_id"]).strip() or None
+                order = parse_record(record)
+            except orjson.JSONDecodeError:
+                yield InvalidOrder(order_id=None, file=str(path), line=line, field=None,
+                                   message="the line is not valid JSON (or not UTF-8)")
+                continue
+            except _Bad as bad:
+                yield InvalidOrder(order_id=order_id, file=str(path), line=line, field=bad.field,
+                                   message=bad.message)
+                continue
+            if order.order_id in seen:
+                yield InvalidOrder(order_id=order.order_id, file=str(path), line=line, field="order_id",
+                                   message=f"DUPLICATE_ORDER_ID: order {order.order_id} appeared "
+                                           "earlier in the file; this one was not sent.",
+                                   items=order.items)
+                continue
+            seen.add(order.order_id)
+            yield Order(order_id=order.order_id, buyer=order.buyer, billing=order.billing,
+                        items=order.items, payment_token=order.payment_token, line=line)
+
+
+def _is_jsonl(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return True
+    if suffix == ".csv":
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096).lstrip(codecs.BOM_UTF8).lstrip()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    return head.startswith(b"{")
+
+
+def iter_orders(path: Path) -> Iterator[Order | InvalidOrder]:
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    return iter_jsonl(path) if _is_jsonl(path) else iter_csv(path)
+
+
+def summarize(path: Path) -> FileSummary:
+    orders = items = invalid = 0
+    examples: list[InvalidOrder] = []
+    for entry in iter_orders(path):
+        if isinstance(entry, InvalidOrder):
+            invalid += 1
+            if len(examples) < 20:
+                examples.append(entry)
+        else:
+            orders += 1
+            items += len(entry.items)
+    return FileSummary(orders=orders, items=items, invalid=invalid, invalid_examples=tuple(examples))
