@@ -122,8 +122,8 @@ class CartFlow:
         self._pending = {i for i in self.state.indices if i not in self.outcome.results}
         for idx, code, message in self.state.failed:
             self._decide(idx, ItemOutcome.FAILED, code=code, reason=message)
-        for idx, outcome, code, reason in self.state.decided:
-            self._decide(idx, ItemOutcome(outcome), code=code, reason=reason)
+        for idx, outcome, decided_code, reason in self.state.decided:
+            self._decide(idx, ItemOutcome(outcome), code=decided_code, reason=reason)
         if self._pending and self.state.cart_id is not None:
             if self.state.fate in (None, "poll") and self.state.submits:
                 await self._poll()  # journaled submit with an unknown or accepted outcome
@@ -135,8 +135,8 @@ class CartFlow:
     async def _create(self) -> None:
         items = tuple(self.order.items[i] for i in self.state.indices)
         for attempt in range(1, MAX_CREATE_ATTEMPTS + 1):
-            self.on_strict_call()
-            result = await self.client.create_cart(items, self.order.buyer)
+            result = await self.client.create_cart(items, self.order.buyer,
+                                                   before_send=self.on_strict_call)
             if isinstance(result, CartCreated):
                 self._created(result)
                 return
@@ -211,12 +211,19 @@ class CartFlow:
         """One submitCart, journaled first. Returns the journaled fate: poll, resend or final."""
         assert self.state.cart_id is not None
         self._retry_codes.clear()
-        self.on_strict_call()  # raises if the run is stopping: nothing journaled, nothing sent
-        self._rec("submit", cart=self.state.cart_id, ts=time.time())
-        self.outcome.submitted = True
+        cart_id = self.state.cart_id
+
+        def journal_intent() -> None:
+            # After the rate limiter, right before sending: the never-started and stuck clocks
+            # start at the request, not at the wait for a token.
+            self.on_strict_call()  # raises if the run is stopping: nothing journaled, nothing sent
+            self._rec("submit", cart=cart_id, ts=time.time())
+            self.outcome.submitted = True
+
         billing = self.order.billing or self.order.buyer
         result = await self.client.submit_cart(
-            self.state.cart_id, billing=billing, payment_token=self.order.payment_token
+            cart_id, billing=billing, payment_token=self.order.payment_token,
+            before_send=journal_intent,
         )
         before = set(self._pending)
         fate = self._judge(result)

@@ -74,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--strict-rps", type=float, default=1.0)
     sim.add_argument("--default-rps", type=float, default=100.0)
+    sim.add_argument("--placement-delay", type=float, default=1.0,
+                     help="seconds from submission to an order's final event")
     sim.add_argument("--per-operation-strict", action="store_true",
                      help="one Strict bucket per operation instead of one shared")
 
@@ -138,6 +140,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 port=args.port, profile=args.profile, seed=args.seed,
                 strict_rps=args.strict_rps, default_rps=args.default_rps,
                 shared_strict=not args.per_operation_strict,
+                placement_delay_s=args.placement_delay,
             )
         case "validate":
             return _validate(args.input, args.strict_rps or 1.0)

@@ -11,7 +11,7 @@ import base64
 import contextlib
 import ipaddress
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self, TypeAlias
 from urllib.parse import urlsplit
@@ -88,6 +88,7 @@ class OutcomeUnknown:
 CreateResult: TypeAlias = CartCreated | Refused | NotSent | OutcomeUnknown
 SubmitResult: TypeAlias = SubmitAnswer | Refused | NotSent | OutcomeUnknown
 PollResult: TypeAlias = CheckoutView | Refused | NotSent | OutcomeUnknown
+BeforeSend: TypeAlias = Callable[[], None] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +189,12 @@ class RyeClient:
 
     # --- operations -------------------------------------------------------------------------
 
-    async def create_cart(self, items: tuple[LineItem, ...], buyer: Address) -> CreateResult:
+    async def create_cart(
+        self, items: tuple[LineItem, ...], buyer: Address, *, before_send: BeforeSend = None
+    ) -> CreateResult:
         variables = {"input": {"items": _cart_items(items), "buyerIdentity": _buyer(buyer)}}
-        reply = await self._call("createCart", queries.CREATE_CART, variables, unknown_on_5xx=True)
+        reply = await self._call("createCart", queries.CREATE_CART, variables,
+                                 unknown_on_5xx=True, before_send=before_send)
         if not isinstance(reply, _Reply):
             return reply
         data = _data(reply, "createCart")
@@ -204,13 +208,17 @@ class RyeClient:
             return OutcomeUnknown(reason=f"unexpected createCart answer ({exc!r})")
 
     async def submit_cart(
-        self, cart_id: str, *, billing: Address, payment_token: str | None
+        self, cart_id: str, *, billing: Address, payment_token: str | None,
+        before_send: BeforeSend = None,
     ) -> SubmitResult:
+        """`before_send` runs after the rate limiter admits the request and right before it is
+        sent (again before each resend after a 429): the journal's write-ahead hook."""
         submit_input: dict[str, object] = {"id": cart_id, "billingAddress": _billing(billing)}
         if payment_token:
             submit_input["token"] = payment_token
         reply = await self._call(
-            "submitCart", queries.SUBMIT_CART, {"input": submit_input}, unknown_on_5xx=True
+            "submitCart", queries.SUBMIT_CART, {"input": submit_input}, unknown_on_5xx=True,
+            before_send=before_send,
         )
         if not isinstance(reply, _Reply):
             return reply
@@ -248,13 +256,16 @@ class RyeClient:
     # --- transport --------------------------------------------------------------------------
 
     async def _call(
-        self, operation: str, document: str, variables: Mapping[str, object], *, unknown_on_5xx: bool
+        self, operation: str, document: str, variables: Mapping[str, object], *,
+        unknown_on_5xx: bool, before_send: BeforeSend = None,
     ) -> _Reply | NotSent | OutcomeUnknown:
         body = orjson.dumps(
             {"query": document, "variables": variables, "operationName": None}
         )
         for _ in range(MAX_RATE_LIMITED_RESENDS):
             ticket = await self.limits.acquire(operation)
+            if before_send is not None:
+                before_send()
             sent = [False]
             try:
                 async with self._post(operation, body, sent) as (status, headers, payload):

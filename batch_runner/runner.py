@@ -18,7 +18,7 @@ from pathlib import Path
 
 import anyio
 
-from batch_runner import ledger as ledger_io
+import batch_runner.ledger as ledger_io
 from batch_runner.cart_flow import CartFlow, CartOutcome, FlowSettings
 from batch_runner.client import RyeClient
 from batch_runner.config import Settings

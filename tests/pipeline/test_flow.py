@@ -6,6 +6,7 @@ from pathlib import Path
 
 from batch_runner.core.model import ItemOutcome, OrderStatus
 from batch_runner.simulator import Behaviour, SimConfig, running_simulator
+from batch_runner.simulator.config import shopify_store
 from tests.pipeline.conftest import SIM_FAST, order, run, settings_for, strict_requests, write_jsonl
 
 A1, A2, A3 = "B00A2KD8NY", "B07XJ8C8F5", "B08N5WRWNW"
@@ -120,23 +121,26 @@ async def test_stuck_order_is_never_replaced(tmp_path: Path) -> None:
 
 
 async def test_replacement_cart_holds_exactly_the_failed_items(tmp_path: Path) -> None:
-    """Items whose order failed retryably, and only those, go into one new cart."""
-    script = {
-        A1: Behaviour.PLACE_FAIL_RETRYABLE_ONCE,
-        A2: Behaviour.PLACE,
-        S1: Behaviour.PLACE_FAIL_RETRYABLE_ONCE,
-        S2: Behaviour.PLACE,
-    }
+    """The items of every Rye order that failed retryably, across stores, and only those, go into one new cart."""
+    script = {A1: Behaviour.PLACE_FAIL_RETRYABLE_ONCE, S1: Behaviour.PLACE_FAIL_RETRYABLE_ONCE}
+    placed_elsewhere = next(v for v in (f"4400000000{n:04d}" for n in range(50))
+                            if shopify_store(v) != shopify_store(S1))
     async with running_simulator(sim_config(**script)) as sim:
-        items = [("AMAZON", A1), ("AMAZON", A2), ("SHOPIFY", S1), ("SHOPIFY", S2)]
+        items = [("AMAZON", A1), ("AMAZON", A2), ("SHOPIFY", S1), ("SHOPIFY", placed_elsewhere)]
         path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", *items)])
         code, [record] = await run(settings_for(sim, tmp_path, path))
         truth = sim.truth()
     assert code == 0
     assert record.status is OrderStatus.PLACED
     assert [c.generation for c in record.carts] == [0, 1]
+    first_cart = record.carts[0].cart_id
+    failed = sorted(
+        p for o in truth.orders.values() if o.cart_id == first_cart and o.status == "FAILED"
+        for _, p, _ in o.items
+    )
+    assert failed == sorted([A1, A2, S1])  # A1 and A2 share the amazon store's order
     second = truth.carts[record.carts[1].cart_id]
-    assert sorted(p for _, p, _ in second.items) == sorted([A1, S1])
+    assert sorted(p for _, p, _ in second.items) == failed
 
 
 async def test_max_replacements_is_respected(tmp_path: Path) -> None:

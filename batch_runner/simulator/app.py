@@ -1,0 +1,292 @@
+"""The simulator's HTTP side: aiohttp on loopback, Rye's auth and headers, rate tiers, faults.
+
+Every query is parsed and validated against schema.graphql (cached by query text) and executed
+with graphql-core against the World. `/_sim/truth` serves the ground truth as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import random
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import orjson
+from aiohttp import web
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    build_schema,
+    execute,
+    parse,
+    validate,
+)
+
+from batch_runner.simulator.config import CHAOS_FAULTS, Behaviour, SimConfig
+from batch_runner.simulator.ratelimit import Tiers
+from batch_runner.simulator.world import ApiFailure, GroundTruth, World
+
+SCHEMA: GraphQLSchema = build_schema(
+    (resources.files("batch_runner.simulator") / "schema.graphql").read_text()
+)
+TRANSPORT_ONCE = {
+    Behaviour.SUBMIT_503_ONCE: "503", Behaviour.SUBMIT_RESET_ONCE: "reset",
+    Behaviour.SUBMIT_504_AFTER_ONCE: "504_after", Behaviour.SUBMIT_SLOW_ONCE: "slow",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLogEntry:
+    t: float
+    operation: str
+    cart_id: str | None
+    http_status: int
+    processed: bool
+    tier: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Document:
+    node: DocumentNode | None
+    errors: tuple[Any, ...]
+    operation: str
+
+
+def _json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, headers=headers,
+                        content_type="application/json")
+
+
+class Simulator:
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self.world = World(config)
+        self.tiers = Tiers(strict_rps=config.strict_rps, default_rps=config.default_rps,
+                           shared_strict=config.shared_strict)
+        self._documents: dict[str, _Document] = {}
+        self._log: list[RequestLogEntry] = []
+        self._down = False
+        self._chaos = random.Random(config.seed + 1)
+        self.url = ""
+
+    def __repr__(self) -> str:
+        return f"<Simulator {self.url} carts={len(self.world.carts)} requests={len(self._log)}>"
+
+    def truth(self) -> GroundTruth:
+        return self.world.truth(time.monotonic())
+
+    def request_log(self) -> tuple[RequestLogEntry, ...]:
+        return tuple(self._log)
+
+    def set_down(self, down: bool) -> None:
+        self._down = down
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self.config.max_body_bytes)
+        app.router.add_post("/v1/query", self.handle)
+        app.router.add_get("/_sim/truth", self.handle_truth)
+        return app
+
+    async def handle_truth(self, request: web.Request) -> web.Response:
+        return _json(self.truth())
+
+    def _document(self, query: str) -> _Document:
+        cached = self._documents.get(query)
+        if cached is None:
+            try:
+                node = parse(query)
+            except GraphQLError as exc:
+                cached = _Document(None, (exc.formatted,), "invalid")
+            else:
+                errors = validate(SCHEMA, node)
+                cached = _Document(None if errors else node, tuple(e.formatted for e in errors),
+                                   _root_field(node))
+            if len(self._documents) < 1000:
+                self._documents[query] = cached
+        return cached
+
+    def _authorized(self, request: web.Request) -> int:
+        if not self.config.require_auth:
+            return 200
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return 401
+        try:
+            key, sep, _ = base64.b64decode(header[6:], validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return 401
+        if not sep or not key:
+            return 401
+        return 403 if key in self.config.refused_keys else 200
+
+    def _record(self, op: str, cart_id: str | None, status: int, processed: bool) -> None:
+        self._log.append(RequestLogEntry(time.monotonic(), op, cart_id, status, processed,
+                                         self.tiers.bucket(op).tier))
+
+    def _refuse_early(self, request: web.Request) -> web.Response | None:
+        if self._down:
+            self._record("unknown", None, 503, False)
+            return _json({"errors": [{"message": "Service Unavailable"}]}, 503)
+        auth = self._authorized(request)
+        if auth != 200:
+            self._record("unknown", None, auth, False)
+            return _json({"errors": [{"message": "Unauthorized"}]}, auth)
+        return None
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if (refused := self._refuse_early(request)) is not None:
+            return refused
+        try:
+            payload = orjson.loads(await request.read())
+            query, variables = payload["query"], payload.get("variables") or {}
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return _json({"errors": [{"message": "Body must be JSON with a query"}]}, 400)
+        doc = self._document(str(query))
+        bucket = self.tiers.bucket(doc.operation)
+        now = time.monotonic()
+        unix = self.config.reset_style == "unix"
+        cart_id = _cart_id(doc.operation, variables)
+        if not bucket.take(now):
+            self._record(doc.operation, cart_id, 429, False)
+            return _json({"errors": [{"message": "Too Many Requests"}]}, 429,
+                         bucket.headers(limited=True, unix=unix))
+        headers = bucket.headers(limited=False, unix=unix)
+        if doc.node is None:
+            self._record(doc.operation, cart_id, 200, False)
+            return _json({"errors": list(doc.errors)}, 200, headers)
+        fault = self._fault(doc.operation, cart_id)
+        if fault == "503":
+            self._record(doc.operation, cart_id, 503, False)
+            return _json({"errors": [{"message": "Service Unavailable"}]}, 503, headers)
+        if fault == "reset":
+            self._record(doc.operation, cart_id, 0, False)
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
+        if fault == "slow":
+            await asyncio.sleep(self.config.slow_s)
+        body = self._execute(doc.node, variables, request)
+        if fault == "504_after":
+            self._record(doc.operation, cart_id, 504, True)
+            return _json({"errors": [{"message": "Gateway Timeout"}]}, 504, headers)
+        self._record(doc.operation, cart_id, 200, True)
+        return _json(body, 200, headers)
+
+    def _fault(self, operation: str, cart_id: str | None) -> str | None:
+        fault = self._pick_fault(operation, cart_id)
+        if fault in ("503", "reset") and operation == "submitCart" and cart_id in self.world.carts:
+            self.world.carts[cart_id].submit_requests += 1  # seen, not processed
+        return fault
+
+    def _pick_fault(self, operation: str, cart_id: str | None) -> str | None:
+        if operation == "submitCart" and cart_id in self.world.carts:
+            cart = self.world.carts[cart_id]
+            for behaviour, fault in TRANSPORT_ONCE.items():
+                for _, pid, _ in cart.lines():
+                    if self.world.fires(pid, behaviour, f"{cart_id}:{pid}"):
+                        return fault
+        if self.config.profile != "chaos":
+            return None
+        roll = self._chaos.random()
+        for fault, p in CHAOS_FAULTS.items():
+            if fault == "504_after" and operation != "submitCart":
+                continue
+            if roll < p:
+                return fault
+            roll -= p
+        return None
+
+    def _execute(self, node: DocumentNode, variables: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        ctx: dict[str, Any] = {"now": time.monotonic(), "retryable": "absent",
+                               "shopper_ip": bool(request.headers.get("Rye-Shopper-IP")
+                                                  or request.headers.get("x-rye-shopper-ip"))}
+        result = execute(SCHEMA, node, root_value=_Root(self.world), context_value=ctx,
+                         variable_values=variables)
+        assert isinstance(result, ExecutionResult)  # every resolver is synchronous
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [_format_error(e) for e in result.errors]
+        if ctx["retryable"] != "absent":
+            body["extensions"] = {"retryable": ctx["retryable"]}
+        return body
+
+
+def _format_error(error: GraphQLError) -> dict[str, Any]:
+    formatted = dict(error.formatted)
+    if isinstance(error.original_error, ApiFailure):
+        formatted["extensions"] = {"code": error.original_error.code}
+    return formatted
+
+
+class _Root:
+    """Root resolvers: graphql-core calls these with (info, **arguments)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def createCart(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        cart, errors = self.world.create_cart(input["items"], input.get("buyerIdentity"),
+                                              info.context["now"])
+        return {"cart": self.world.cart_view(cart), "errors": errors}
+
+    def submitCart(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        result, retryable, _ = self.world.submit_cart(input["id"], info.context["now"],
+                                                      shopper_ip=info.context["shopper_ip"])
+        if result["errors"] or any(s["errors"] for s in result["cart"]["stores"]):
+            info.context["retryable"] = retryable
+        return result
+
+    def checkoutByCartID(self, info: Any, cartID: str) -> dict[str, Any]:
+        return self.world.checkout_view(cartID, info.context["now"])
+
+    def orderByID(self, info: Any, id: str) -> dict[str, Any] | None:
+        order = self.world.orders.get(id)
+        return self.world.order_view(order, info.context["now"]) if order else None
+
+    def getCart(self, info: Any, id: str) -> dict[str, Any]:
+        return {"cart": self.world.cart_view(self.world.get_cart(id)), "errors": []}
+
+
+def _root_field(node: DocumentNode) -> str:
+    for definition in node.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for selection in definition.selection_set.selections:
+                if isinstance(selection, FieldNode):
+                    return selection.name.value
+    return "invalid"
+
+
+def _cart_id(operation: str, variables: dict[str, Any]) -> str | None:
+    if operation in ("submitCart",):
+        value = (variables.get("input") or {}).get("id")
+    elif operation == "checkoutByCartID":
+        value = variables.get("cartID")
+    else:
+        value = None
+    return value if isinstance(value, str) else None
+
+
+@asynccontextmanager
+async def running_simulator(config: SimConfig) -> AsyncIterator[Simulator]:
+    """Start the simulator on loopback (a free port unless config.port is set) and stop it after."""
+    sim = Simulator(config)
+    runner = web.AppRunner(sim.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    await site.start()
+    port = runner.addresses[0][1]
+    sim.url = f"http://{config.host}:{port}/v1/query"
+    try:
+        yield sim
+    finally:
+        await runner.cleanup()

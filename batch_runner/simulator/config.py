@@ -1,0 +1,98 @@
+"""What the simulator does: its settings, the scriptable behaviours, the named profiles."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Behaviour(StrEnum):
+    PLACE = "PLACE"  #: placed after placement_delay_s
+    NOT_FOUND = "NOT_FOUND"  #: createCart answers PRODUCT_NOT_FOUND and leaves it out
+    SUBMIT_RETRYABLE_ONCE = "SUBMIT_RETRYABLE_ONCE"  #: first submit: UPSTREAM_SERVICE_ERROR, retryable
+    SUBMIT_RETRYABLE_ALWAYS = "SUBMIT_RETRYABLE_ALWAYS"
+    SUBMIT_FAIL_FALSE = "SUBMIT_FAIL_FALSE"  #: PAYMENT_FAILED, retryable false
+    SUBMIT_FAIL_ABSENT = "SUBMIT_FAIL_ABSENT"  #: SUBMIT_CART_FAILED, retryable absent
+    STORE_SUBMIT_RETRYABLE_ONCE = "STORE_SUBMIT_RETRYABLE_ONCE"  #: only this store fails, retryably
+    PLACE_FAIL_RETRYABLE_ONCE = "PLACE_FAIL_RETRYABLE_ONCE"  #: first Rye order fails retryably
+    PLACE_FAIL_RETRYABLE_ALWAYS = "PLACE_FAIL_RETRYABLE_ALWAYS"
+    PLACE_FAIL_FALSE = "PLACE_FAIL_FALSE"  #: OrderFailedOrderEvent retryable false, OUT_OF_STOCK
+    PLACE_FAIL_ABSENT = "PLACE_FAIL_ABSENT"  #: OrderFailedOrderEvent without retryable
+    NEVER_STARTS_ONCE = "NEVER_STARTS_ONCE"  #: first submission never starts; a resubmission does
+    STUCK = "STUCK"  #: only OrderSubmissionStartedOrderEvent, forever
+    ACTION_REQUIRED = "ACTION_REQUIRED"  #: 3-D Secure challenge with a redirect URL
+    SUBMIT_503_ONCE = "SUBMIT_503_ONCE"  #: first submit: HTTP 503, not processed
+    SUBMIT_504_AFTER_ONCE = "SUBMIT_504_AFTER_ONCE"  #: first submit: processed, then HTTP 504
+    SUBMIT_RESET_ONCE = "SUBMIT_RESET_ONCE"  #: first submit: connection closed, not processed
+    SUBMIT_SLOW_ONCE = "SUBMIT_SLOW_ONCE"  #: first submit: answered after slow_s, processed
+    UNKNOWN_EVENT = "UNKNOWN_EVENT"  #: the order ends CANCELLED, a state the runner does not expect
+
+
+#: A plausible night: (behaviour, weight out of 1000) for the "realistic" profile.
+REALISTIC_MIX: tuple[tuple[Behaviour, int], ...] = (
+    (Behaviour.PLACE_FAIL_RETRYABLE_ONCE, 40), (Behaviour.PLACE_FAIL_FALSE, 20),
+    (Behaviour.SUBMIT_RETRYABLE_ONCE, 25), (Behaviour.NOT_FOUND, 15), (Behaviour.STUCK, 3),
+    (Behaviour.ACTION_REQUIRED, 5), (Behaviour.NEVER_STARTS_ONCE, 10),
+    (Behaviour.PLACE_FAIL_ABSENT, 3), (Behaviour.SUBMIT_504_AFTER_ONCE, 10),
+)
+PROFILES = ("happy", "realistic", "chaos")
+#: Per-request transport faults of the "chaos" profile, as probabilities.
+CHAOS_FAULTS = {"503": 0.02, "reset": 0.01, "504_after": 0.03, "slow": 0.005}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimConfig:
+    profile: str = "happy"
+    seed: int = 0
+    strict_rps: float = 1.0
+    default_rps: float = 100.0
+    shared_strict: bool = True
+    reset_style: str = "delta"
+    start_delay_s: float = 0.2
+    placement_delay_s: float = 1.0
+    slow_s: float = 2.0
+    script: Mapping[str, Behaviour] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    port: int = 0
+    require_auth: bool = True
+    refused_keys: frozenset[str] = frozenset({"revoked-key"})
+    max_body_bytes: int = 1 << 20
+
+
+def behaviour_of(product_id: str, config: SimConfig) -> Behaviour:
+    """The scripted behaviour, else the profile's, deterministic from the seed and the id."""
+    if product_id in config.script:
+        return config.script[product_id]
+    if config.profile == "happy":
+        return Behaviour.PLACE
+    digest = hashlib.blake2b(f"{config.seed}:{product_id}".encode(), digest_size=8).digest()
+    roll = int.from_bytes(digest, "big") % 1000
+    for behaviour, weight in REALISTIC_MIX:
+        if roll < weight:
+            return behaviour
+        roll -= weight
+    return Behaviour.PLACE
+
+
+def shopify_store(variant_id: str) -> str:
+    digest = hashlib.blake2b(variant_id.encode(), digest_size=2).digest()
+    return ("shop-a.myshopify.com", "shop-b.myshopify.com", "shop-c.myshopify.com")[digest[0] % 3]
+
+
+#: The demo's script: sample_orders.csv's products, one outcome each.
+DEMO_SCRIPT: Mapping[str, Behaviour] = {
+    "B0DEMO0RTRY": Behaviour.PLACE_FAIL_RETRYABLE_ONCE,
+    "44000000000102": Behaviour.PLACE_FAIL_RETRYABLE_ONCE,
+    "B0DEMO0NOSTK": Behaviour.PLACE_FAIL_FALSE,
+    "B0DEMO0CARD": Behaviour.SUBMIT_FAIL_FALSE,
+    "B0DEMO0STUCK": Behaviour.STUCK,
+    "44000000000303": Behaviour.ACTION_REQUIRED,
+    "B0DEMO0REVW": Behaviour.PLACE_FAIL_ABSENT,
+    "B0DEMO0GONE": Behaviour.NOT_FOUND,
+    "44000000000404": Behaviour.STORE_SUBMIT_RETRYABLE_ONCE,
+    "B0DEMO0T504": Behaviour.SUBMIT_504_AFTER_ONCE,
+    "B0DEMO0NVST": Behaviour.NEVER_STARTS_ONCE,
+    "B0DEMO0UPST": Behaviour.SUBMIT_RETRYABLE_ONCE,
+}

@@ -1,0 +1,40 @@
+"""`batch-runner simulate`: the simulator alone, until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+import anyio
+
+from batch_runner.simulator.app import running_simulator
+from batch_runner.simulator.config import PROFILES, SimConfig
+
+
+def run_standalone(
+    *, port: int, profile: str, seed: int, strict_rps: float, default_rps: float,
+    shared_strict: bool, placement_delay_s: float = 1.0,
+) -> int:
+    if profile not in PROFILES:
+        print(f"batch-runner: error: unknown profile {profile!r}; choose from {', '.join(PROFILES)}",  # noqa: T201
+              file=sys.stderr)
+        return 2
+    config = SimConfig(profile=profile, seed=seed, strict_rps=strict_rps, default_rps=default_rps,
+                       shared_strict=shared_strict, port=port, placement_delay_s=placement_delay_s,
+                       start_delay_s=min(0.2, placement_delay_s / 2))
+
+    async def serve() -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with running_simulator(config) as sim:
+                print(f"Rye simulator listening on {sim.url} (profile {profile}, seed {seed})",  # noqa: T201
+                      flush=True)
+                async for _ in signals:
+                    print("simulator stopped", flush=True)  # noqa: T201
+                    return
+
+    try:
+        anyio.run(serve)
+    except OSError as exc:
+        print(f"batch-runner: error: cannot listen on port {port}: {exc.strerror}", file=sys.stderr)  # noqa: T201
+        return 2
+    return 0
