@@ -91,6 +91,7 @@ class TierLimits:
         self._seq = itertools.count()
         self._strict_shared: bool | None = None
         self._probes = 0
+        self._debt = 0  #: tokens taken by probe partners, repaid by the next grants
         self._probe_answers: dict[int, list[tuple[int, int | None, int | None]]] = {}
         self._counts = {Tier.STRICT: 0, Tier.DEFAULT: 0}
         self._rate_limited = 0
@@ -143,6 +144,9 @@ class TierLimits:
         if waiter.probe is not None:
             return Ticket(operation, waiter.probe)
         try:
+            while self._debt:
+                await self._shared.acquire()
+                self._debt -= 1
             await self._shared.acquire()
             await self._wait_pause(Tier.STRICT)
         finally:
@@ -168,6 +172,7 @@ class TierLimits:
         if partner is None:
             return None
         self._probes += 1
+        self._debt += 1
         partner.cancelled = True  # leaves the heap lazily; it runs now, outside the bucket
         partner.probe = self._probes
         self._probe_answers[self._probes] = []
