@@ -60,7 +60,7 @@ def write_orders(path: Path, n: int, rng: random.Random) -> None:
 
 def start_simulator(port: int, seed: int) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "batch_runner", "simulate", "--port", str(port),
-           "--profile", "chaos", "--seed", str(seed), "--strict-rps", "200",
+           "--profile", "chaos", "--seed", str(seed), "--strict-rps", "400",
            "--default-rps", "2000", "--placement-delay", "0.4"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
@@ -78,27 +78,29 @@ def truth(port: int) -> dict[str, Any]:
 
 
 def run_until_done(input_path: Path, out: Path, port: int, *, kills: int, seed: int,
-                   max_kill_after_s: float, report: TortureReport) -> None:
+                   max_kill_after_s: float, strict_rps: float, report: TortureReport) -> None:
     rng = random.Random(seed)
     env = {**os.environ, "RYE_API_KEY": "torture-key", "RYE_SHOPPER_IP": "203.0.113.5"}
     cmd = [sys.executable, "-m", "batch_runner", "run", str(input_path), "--out", str(out),
-           "--api-url", f"http://127.0.0.1:{port}/v1/query", "--strict-rps", "200",
+           "--api-url", f"http://127.0.0.1:{port}/v1/query", "--strict-rps", str(strict_rps),
            "--default-rps", "2000", "--poll-interval", "0.2", "--never-started-after", "1.5",
            "--stuck-after", "2.5", "--quiet", "--progress", "none"]
     while True:
         report.runs += 1
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if report.kills < kills:
-            try:
-                proc.wait(timeout=rng.uniform(0.2, max_kill_after_s))
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                report.kills += 1
-                continue
-        else:
-            proc.wait(timeout=600)
-        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        errors = out.parent / f"stderr-{report.runs}.txt"
+        with errors.open("wb") as err:
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+            if report.kills < kills:
+                try:
+                    proc.wait(timeout=rng.uniform(0.2, max_kill_after_s))
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait()
+                    report.kills += 1
+                    continue
+            else:
+                proc.wait(timeout=600)
+        stderr = errors.read_text(errors="replace")
         if proc.returncode not in (0, 1):
             report.problems.append(f"run {report.runs} exited {proc.returncode}: {stderr[-1500:]}")
             return
@@ -166,7 +168,8 @@ def _pid(item: Any) -> str:
     return str(item[1])  # (marketplace, product_id, quantity)
 
 
-def torture(workdir: Path, *, orders: int, kills: int, seed: int, max_kill_after_s: float) -> TortureReport:
+def torture(workdir: Path, *, orders: int, kills: int, seed: int, max_kill_after_s: float,
+            strict_rps: float = 200.0) -> TortureReport:
     report = TortureReport()
     input_path = workdir / "orders.jsonl"
     write_orders(input_path, orders, random.Random(seed))
@@ -174,12 +177,14 @@ def torture(workdir: Path, *, orders: int, kills: int, seed: int, max_kill_after
     sim = start_simulator(port, seed)
     try:
         run_until_done(input_path, workdir / "out", port, kills=kills, seed=seed,
-                       max_kill_after_s=max_kill_after_s, report=report)
+                       max_kill_after_s=max_kill_after_s, strict_rps=strict_rps, report=report)
         if report.final_exit is not None:
             check(input_path, workdir / "out", truth(port), report)
     finally:
         sim.terminate()
         sim.wait(10)
+        if sim.stdout is not None:
+            sim.stdout.close()
     return report
 
 
@@ -189,6 +194,7 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-kill-after", type=float, default=4.0)
+    parser.add_argument("--strict-rps", type=float, default=40.0)
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     import tempfile
@@ -198,7 +204,7 @@ def main() -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         report = torture(workdir, orders=args.orders, kills=args.kills, seed=args.seed,
-                         max_kill_after_s=args.max_kill_after)
+                         max_kill_after_s=args.max_kill_after, strict_rps=args.strict_rps)
         print(json.dumps({**report.__dict__, "wall_s": round(time.monotonic() - started, 1)}, indent=1))
     return 1 if report.problems else 0
 
