@@ -253,6 +253,10 @@ def parse_record(record: Any) -> Order:
     for n, item in enumerate(items_raw):
         if not isinstance(item, dict):
             raise _Bad(f"items[{n}]", f"items[{n}] must be an object")
+        quantity = item.get("quantity")
+        if not isinstance(quantity, int) or isinstance(quantity, bool):
+            raise _Bad(f"items[{n}].quantity",
+                       f"quantity must be a JSON whole number >= 1, got {str(quantity)[:20]!r}")
         items.append(parse_item(item.get("marketplace"), item.get("product_id"), item.get("quantity"),
                                 f"items[{n}]."))
     token = record.get("payment_token")
