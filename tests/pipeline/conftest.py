@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from batch_runner.config import Settings
-from batch_runner.ledger import read_ledger
 
 from batch_runner import cli
+from batch_runner.config import Settings
 from batch_runner.core.model import LedgerRecord
+from batch_runner.ledger import read_ledger
 from batch_runner.simulator import Simulator
 
 BUYER = {
