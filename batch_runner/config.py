@@ -1,15 +1,23 @@
 """Settings: defaults < job file (TOML) < environment < command-line flags.
 
-Secrets come only from the environment: a job file that names the API key is refused.
+A job file holds top-level `key = value` pairs (no tables), named like the Settings fields
+(`strict_rps`, `stuck_after_s`) or like the command-line flags (`strict-rps`, `stuck-after`).
+Relative paths in a job file are relative to the job file's directory; `out` may hold "{date}"
+or strftime codes (%Y-%m-%d), filled in with today's date. Secrets come only from the
+environment (RYE_API_KEY): a job file that names one is refused. Every error names the key and
+where it came from. This module reads the job file and the given environment, nothing else.
 """
 
 from __future__ import annotations
 
 import difflib
+import ipaddress
+import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +29,8 @@ class Settings:
     input: Path | None = None
     out: Path | None = None
     api_url: str = "https://graphql.api.rye.com/v1/query"
-    api_key: str = field(default="", repr=False)
-    shopper_ip: str | None = None
+    api_key: str = field(default="", repr=False)  #: only from RYE_API_KEY
+    shopper_ip: str | None = None  #: --shopper-ip, job file, else RYE_SHOPPER_IP
     never_started_after_s: float = 300.0
     stuck_after_s: float = 600.0
     max_replacements: int = 2
@@ -34,110 +42,217 @@ class Settings:
     read_timeout_s: float = 60.0
     submit_retries: int = 5
     never_started_resubmits: int = 3
-    deadline: str | None = None
-    progress: str = "auto"
-    log_format: str = "text"
+    deadline: str | None = None  #: "HH:MM" local time or an ISO date-time
+    progress: str = "auto"  #: auto | bar | log | none
+    log_format: str = "text"  #: text | json
     quiet: bool = False
     log_interval_s: float = 30.0
 
 
-#: Job-file spellings that name a field differently (the CLI's flag names).
-ALIASES = {
-    "never_started_after": "never_started_after_s", "stuck_after": "stuck_after_s",
-    "poll_interval": "poll_interval_s", "connect_timeout": "connect_timeout_s",
-    "read_timeout": "read_timeout_s", "log_interval": "log_interval_s",
+#: Each setting's kind: how a value is checked and described in an error.
+KINDS: dict[str, str] = {
+    "input": "path", "out": "path", "api_url": "url", "shopper_ip": "ip",
+    "never_started_after_s": "seconds", "stuck_after_s": "seconds",
+    "poll_interval_s": "seconds", "connect_timeout_s": "seconds", "read_timeout_s": "seconds",
+    "log_interval_s": "seconds", "strict_rps": "rate", "default_rps": "rate",
+    "max_replacements": "count", "submit_retries": "count", "never_started_resubmits": "count",
+    "max_in_flight": "positive count", "deadline": "deadline", "progress": "choice",
+    "log_format": "choice", "quiet": "bool",
 }
-SECRET_KEYS = frozenset({"api_key", "rye_api_key", "key", "token"})
-CHOICES = {"progress": ("auto", "bar", "log", "none"), "log_format": ("text", "json")}
-_FIELDS = {f.name: f for f in fields(Settings)}
-_PATHS = frozenset({"input", "out"})
-_POSITIVE = frozenset({"strict_rps", "default_rps", "poll_interval_s", "max_in_flight",
-                       "connect_timeout_s", "read_timeout_s", "log_interval_s"})
+CHOICES: dict[str, tuple[str, ...]] = {
+    "progress": ("auto", "bar", "log", "none"), "log_format": ("text", "json"),
+}
+_DESCRIBE = {
+    "path": "a non-empty path", "url": "an http(s) URL", "ip": "an IP address",
+    "seconds": "a number > 0", "rate": "a number > 0", "count": "a whole number >= 0",
+    "positive count": "a whole number > 0", "bool": "true or false",
+    "deadline": 'a time "HH:MM" or an ISO date-time',
+}
+#: Keys that hold a secret, refused in job files and on the command line.
+SECRET_KEYS = frozenset({"api_key", "rye_api_key", "key", "token", "password", "secret"})
+#: Settings whose command-line flag drops the unit suffix (--stuck-after for stuck_after_s).
+ALIASES = {name.removesuffix("_s"): name for name in KINDS if name.endswith("_s")}
+ENV_API_KEY = "RYE_API_KEY"
+ENV_SHOPPER_IP = "RYE_SHOPPER_IP"
+assert set(KINDS) | {"api_key"} == {f.name for f in fields(Settings)}, "KINDS must cover Settings"
 
 
 def _key(raw: str) -> str:
-    key = raw.strip().lower().replace("-", "_")
+    key = raw.replace("-", "_")
     return ALIASES.get(key, key)
 
 
-def _expand_out(value: str) -> str:
-    today = date.today()
-    return today.strftime(value.replace("{date}", today.isoformat()))
+def _is_deadline(text: str) -> bool:
+    try:
+        if len(text) == 5 and text[2] == ":":
+            datetime.strptime(text, "%H:%M")
+        else:
+            datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
-def _valid(name: str, value: Any) -> bool:
-    kind = str(_FIELDS[name].type)
-    if name in _PATHS:
-        return isinstance(value, str | Path) and bool(str(value))
-    if "bool" in kind:
-        return isinstance(value, bool)
-    if "float" in kind or "int" in kind:
-        number = (int, float) if "float" in kind else (int,)
-        if isinstance(value, bool) or not isinstance(value, number):
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _valid_number(kind: str, value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if kind in ("seconds", "rate"):
+        try:
+            return math.isfinite(value) and value > 0
+        except OverflowError:  # an int beyond float range
             return False
-        return value > 0 if name in _POSITIVE else value >= 0
-    return isinstance(value, str) and (name not in CHOICES or value in CHOICES[name])
+    return isinstance(value, int) and value >= (1 if kind == "positive count" else 0)
 
 
-def _coerce(name: str, value: Any, origin: str) -> Any:
+def _valid(name: str, value: object) -> bool:
+    kind = KINDS[name]
+    if kind in ("seconds", "rate", "count", "positive count"):
+        return _valid_number(kind, value)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "path":
+        return isinstance(value, str | Path) and str(value).strip() not in ("", ".")
+    if not isinstance(value, str):
+        return False
+    match kind:
+        case "url":
+            return value.startswith(("https://", "http://")) and len(value) > len("https://")
+        case "ip":
+            return _is_ip(value)
+        case "deadline":
+            return _is_deadline(value)
+        case _:
+            return value in CHOICES.get(name, ())
+
+
+def describe(name: str) -> str:
+    """What a setting must be, for an error message."""
+    if name in CHOICES:
+        return "one of " + ", ".join(CHOICES[name])
+    return _DESCRIBE[KINDS[name]]
+
+
+def expand_date(text: str, today: date) -> str:
+    """'runs/{date}' -> 'runs/2026-11-24'; strftime codes (%Y, %m, %d, ...) are filled in too."""
+    text = text.replace("{date}", today.isoformat())
+    if "%" not in text:
+        return text
+    try:
+        return today.strftime(text)
+    except (ValueError, UnicodeError) as exc:  # a lone "%", a NUL, an unencodable character
+        raise ConfigError(f"cannot fill the date into {text!r}: {exc}") from None
+
+
+def _coerce(name: str, value: object, origin: str, today: date, *, shown: str = "") -> object:
+    if name == "deadline" and isinstance(value, time | datetime):  # TOML `deadline = 06:00:00`
+        value = value.strftime("%H:%M") if isinstance(value, time) else value.isoformat()
     if not _valid(name, value):
-        raise ConfigError(f"'{name}' in {origin} must be {_describe(name)}, got {value!r}")
-    if name in _PATHS:
-        return Path(_expand_out(str(value)) if name == "out" else str(value))
-    if "float" in str(_FIELDS[name].type):
-        return float(value)
+        raise ConfigError(f"'{shown or name}' {origin} must be {describe(name)}, got {value!r}")
+    kind = KINDS[name]
+    if kind == "path":
+        text = str(value)
+        # os.path.expanduser leaves "~nosuchuser" alone where Path.expanduser would raise.
+        return Path(os.path.expanduser(expand_date(text, today) if name == "out" else text))
+    if kind in ("seconds", "rate"):
+        return float(value)  # type: ignore[arg-type]  # _valid checked it is a number
     return value
 
 
-def _describe(name: str) -> str:
-    kind = str(_FIELDS[name].type)
-    if name in CHOICES:
-        return "one of " + ", ".join(CHOICES[name])
-    if "float" in kind:
-        return "a number > 0" if name in _POSITIVE else "a number >= 0"
-    if "int" in kind:
-        return "a whole number > 0" if name in _POSITIVE else "a whole number >= 0"
-    if "bool" in kind:
-        return "true or false"
-    return "a path" if name in _PATHS else "a string"
+def _refuse_secret(raw_key: str, origin: str) -> None:
+    raise ConfigError(
+        f"'{raw_key}' {origin}: secrets never go in job files or flags. Export RYE_API_KEY in the "
+        "environment instead (cron: an env file sourced before the command; systemd: "
+        "EnvironmentFile=)."
+    )
 
 
-def _from_job_file(path: Path) -> dict[str, Any]:
+def _unknown(raw_key: str, origin: str) -> ConfigError:
+    hint = difflib.get_close_matches(_key(raw_key), [*KINDS, *ALIASES], n=1)
+    suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+    return ConfigError(f"unknown setting '{raw_key}' {origin}{suggestion}")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot read job file {path}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read job file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"job file {path} is not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:  # its message ends "(at line L, column C)"
         raise ConfigError(f"job file {path} is not valid TOML: {exc}") from None
-    table = raw.get("run", raw) if isinstance(raw.get("run"), dict) else raw
-    values: dict[str, Any] = {}
-    for raw_key, value in table.items():
+
+
+def _from_job_file(path: Path, today: date) -> dict[str, object]:
+    origin = f"in {path}"
+    values: dict[str, object] = {}
+    for raw_key, value in _read_toml(path).items():
         key = _key(raw_key)
         if key in SECRET_KEYS:
-            raise ConfigError(
-                f"{path} sets '{raw_key}': secrets never go in job files. Export RYE_API_KEY "
-                "in the environment (e.g. systemd EnvironmentFile=) instead."
-            )
-        if key not in _FIELDS:
-            hint = difflib.get_close_matches(key, list(_FIELDS), n=1)
-            suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
-            raise ConfigError(f"unknown setting '{raw_key}' in {path}{suggestion}")
-        value = _coerce(key, value, str(path))
-        if key in _PATHS and not value.is_absolute():
-            value = path.parent / value
-        values[key] = value
+            _refuse_secret(raw_key, origin)
+        if isinstance(value, dict):
+            raise ConfigError(f"[{raw_key}] {origin}: settings are top-level `key = value` "
+                              "lines; remove the table heading")
+        if key not in KINDS:
+            raise _unknown(raw_key, origin)
+        if key in values:
+            raise ConfigError(f"'{raw_key}' {origin} sets '{key}' a second time")
+        coerced = _coerce(key, value, origin, today, shown=raw_key)
+        if isinstance(coerced, Path) and not coerced.is_absolute():
+            coerced = path.parent / coerced
+        values[key] = coerced
+    return values
+
+
+def _from_env(env: Mapping[str, str], today: date) -> dict[str, object]:
+    values: dict[str, object] = {}
+    if key := env.get(ENV_API_KEY, "").strip():
+        values["api_key"] = key
+    if ip := env.get(ENV_SHOPPER_IP, "").strip():
+        values["shopper_ip"] = _coerce("shopper_ip", ip, f"from {ENV_SHOPPER_IP}", today)
+    return values
+
+
+def _from_flags(overrides: Mapping[str, object], today: date) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for raw_key, value in overrides.items():
+        key = _key(raw_key)
+        if key in SECRET_KEYS:
+            _refuse_secret(raw_key, "on the command line")
+        if key not in KINDS:
+            raise _unknown(raw_key, "on the command line")
+        if value is not None:
+            flag = "--" + raw_key.removesuffix("_s").replace("_", "-")
+            values[key] = _coerce(key, value, "on the command line", today, shown=flag)
     return values
 
 
 def load_settings(
-    *, job_file: Path | None, overrides: Mapping[str, object], env: Mapping[str, str]
+    *, job_file: Path | None, overrides: Mapping[str, object], env: Mapping[str, str],
+    today: date | None = None,
 ) -> Settings:
-    values: dict[str, Any] = _from_job_file(job_file) if job_file else {}
-    if env.get("RYE_API_KEY"):
-        values["api_key"] = env["RYE_API_KEY"]
-    for key, value in overrides.items():
-        if value is not None:
-            values[_key(key)] = _coerce(_key(key), value, "the command line")
-    if not values.get("shopper_ip") and env.get("RYE_SHOPPER_IP"):
-        values["shopper_ip"] = env["RYE_SHOPPER_IP"]
+    """Settings from defaults < job file < environment < flags (None in `overrides`: not given).
+
+    The environment gives only RYE_API_KEY and, when neither the job file nor a flag names a
+    shopper IP, RYE_SHOPPER_IP.
+
+    Raises:
+        ConfigError: unreadable or invalid job file, unknown or mistyped setting, or a secret
+            outside the environment; the message names the key and the file.
+    """
+    today = today or date.today()
+    from_file = _from_job_file(job_file, today) if job_file is not None else {}
+    from_env = _from_env(env, today)
+    from_flags = _from_flags(overrides, today)
+    if "shopper_ip" in from_file or "shopper_ip" in from_flags:
+        from_env.pop("shopper_ip", None)  # RYE_SHOPPER_IP is only a fallback
+    values: dict[str, Any] = {**from_file, **from_env, **from_flags}
     return replace(Settings(), **values)

@@ -1,11 +1,17 @@
-"""ledger.jsonl (one line per input order, fsynced as each order is final), ledger.csv, run_stats.json."""
+"""The run's durable outputs: ledger.jsonl, ledger.csv and run_stats.json in the --out directory.
+
+ledger.jsonl gets one line per input order, appended and fsynced the moment the order is final,
+so after a crash a line is either whole or torn at the very end; readers skip a torn last line
+and refuse damage anywhere else. ledger.csv is derived from it and is safe to open in a
+spreadsheet. This module writes files and decides nothing.
+"""
 
 from __future__ import annotations
 
 import csv
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -21,11 +27,12 @@ from batch_runner.core.model import (
     Marketplace,
     OrderStatus,
 )
+from batch_runner.errors import JournalError
 
 LEDGER_NAME = "ledger.jsonl"
 LEDGER_CSV_NAME = "ledger.csv"
 RUN_STATS_NAME = "run_stats.json"
-#: A spreadsheet runs a cell starting with one of these as a formula.
+#: A spreadsheet may run a cell that starts with one of these as a formula (OWASP "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "order_id", "order_status", "marketplace", "product_id", "quantity", "outcome",
@@ -36,33 +43,40 @@ CSV_COLUMNS = (
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunStats:
-    started_at: str
-    finished_at: str | None
+    """What the ledger cannot say about a run: request counts, timings, throughput samples."""
+
+    started_at: str  #: ISO 8601 UTC, of the first run into this --out
+    finished_at: str | None  #: ISO 8601 UTC; None while running
     input_file: str
-    orders_total: int
-    strict_requests: int
-    default_requests: int
-    rate_limited: int
-    replacements: int
-    strict_rps: float
-    throughput: tuple[tuple[float, int], ...] = ()
+    orders_total: int  #: orders finished (ledger lines written)
+    strict_requests: int  #: createCart + submitCart requests sent
+    default_requests: int  #: polls sent
+    rate_limited: int  #: 429 answers received, both tiers
+    replacements: int  #: replacement carts created
+    strict_rps: float  #: the configured Strict rate
+    throughput: tuple[tuple[float, int], ...] = ()  #: (seconds since start, orders finished)
     interrupted: bool = False
+    strict_shared: bool | None = None  #: learned: createCart and submitCart share one bucket
 
 
 class LedgerWriter:
-    """Appends one fsynced line per order; a line is either whole or absent after a crash."""
+    """Appends one fsynced line per order to DIR/ledger.jsonl; use as a context manager."""
 
     def __init__(self, out_dir: Path) -> None:
         self.path = out_dir / LEDGER_NAME
         self._handle = self.path.open("ab")
+        self._written = 0
 
     def __repr__(self) -> str:
-        return f"<LedgerWriter {self.path}>"
+        state = "closed" if self._handle.closed else f"{self._written} written"
+        return f"<LedgerWriter {self.path} {state}>"
 
     def write(self, record: LedgerRecord) -> None:
+        # One write() of the whole line: a crash leaves it whole or torn at the end, never mixed.
         self._handle.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
         self._handle.flush()
         os.fsync(self._handle.fileno())
+        self._written += 1
 
     def close(self) -> None:
         self._handle.close()
@@ -86,6 +100,7 @@ def _item(raw: dict[str, Any]) -> ItemResult:
 
 
 def parse_record(raw: dict[str, Any]) -> LedgerRecord:
+    """A LedgerRecord from one decoded ledger line; KeyError/TypeError/ValueError if it is not one."""
     invalid = raw.get("invalid")
     return LedgerRecord(
         order_id=raw.get("order_id"), status=OrderStatus(raw["status"]),
@@ -96,43 +111,80 @@ def parse_record(raw: dict[str, Any]) -> LedgerRecord:
     )
 
 
+def _parse_line(raw: bytes) -> LedgerRecord:
+    decoded = orjson.loads(raw)
+    if not isinstance(decoded, dict):
+        raise TypeError("not a JSON object")
+    return parse_record(decoded)
+
+
 def read_ledger(path: Path) -> Iterator[LedgerRecord]:
-    """Every whole line of the ledger; a torn last line (crash mid-write) is skipped."""
+    """Every record of the ledger, in order; a torn last line (crash mid-write) is skipped.
+
+    Raises:
+        JournalError: a line other than the last is not a ledger record (the file was damaged
+            or edited), since skipping it could make a rerun place that order again.
+    """
     if not path.exists():
         return
     with path.open("rb") as handle:
-        for raw in handle:
-            if not raw.endswith(b"\n"):
-                return
-            yield parse_record(orjson.loads(raw))
+        bad: tuple[int, str] | None = None
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            if bad is not None:
+                raise JournalError(f"{path}:{bad[0]} is not a ledger record ({bad[1]}); "
+                                   "restore the file or move it aside, then rerun")
+            try:
+                record = _parse_line(raw)
+            except (ValueError, KeyError, TypeError) as exc:
+                bad = (number, f"{type(exc).__name__}: {exc}")
+                continue
+            if raw.endswith(b"\n"):
+                yield record
+            # else: whole JSON but no newline: torn just before its newline; skip like any torn tail
+
+
+def ledger_order_ids(path: Path) -> set[str]:
+    """The order ids the ledger already holds (INVALID records without an id are left out)."""
+    return {r.order_id for r in read_ledger(path) if r.order_id is not None}
 
 
 def safe_cell(value: object) -> str:
-    """A cell value no spreadsheet will run as a formula."""
+    """The text of a CSV cell that no spreadsheet will run as a formula: a risky first character
+    gets a leading apostrophe, which Excel and LibreOffice show as text and hide."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def csv_rows(record: LedgerRecord) -> Iterator[list[str]]:
+    """One row per line item; an order without items (INVALID before any item was read) gets one."""
     inv = record.invalid
-    tail = [inv.file, str(inv.line), inv.field or "", inv.message] if inv else ["", "", "", ""]
-    head = [record.order_id or "", record.status.value]
+    tail = [inv.file, inv.line, inv.field, inv.message] if inv else [None] * 4
+    head = [record.order_id, record.status.value]
+    times = [record.started_at, record.finished_at]
     if not record.items:
-        yield [safe_cell(v) for v in [*head, "", "", "", "INVALID", "INVALID", "", "", "", "",
-                                      record.started_at, record.finished_at, *tail]]
+        reason = inv.message if inv else None
+        outcome = ItemOutcome.INVALID if record.status is OrderStatus.INVALID else None
+        yield [safe_cell(v) for v in [*head, None, None, None, outcome, outcome, reason,
+                                      None, None, None, *times, *tail]]
     for i in record.items:
         yield [safe_cell(v) for v in [
             *head, i.marketplace.value, i.product_id, i.quantity, i.outcome.value, i.reason_code,
-            i.reason, i.cart_id, i.rye_order_id, i.redirect_url, record.started_at,
-            record.finished_at, *tail,
+            i.reason, i.cart_id, i.rye_order_id, i.redirect_url, *times, *tail,
         ]]
 
 
 def write_ledger_csv(ledger_jsonl: Path, csv_path: Path) -> None:
-    """UTF-8 with a BOM, so Excel and LibreOffice both read accents correctly."""
-    tmp = csv_path.with_suffix(".csv.tmp")
+    """ledger.csv from ledger.jsonl, replaced atomically.
+
+    UTF-8 with a byte-order mark and CRLF rows: Excel reads a CSV without a BOM in the
+    machine's ANSI code page (so "Müller" turns into "MÃ¼ller"), while with it Excel and
+    LibreOffice both pick UTF-8 on their own; Python reads it with encoding="utf-8-sig".
+    """
+    tmp = csv_path.with_name(csv_path.name + ".tmp")
     with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         for record in read_ledger(ledger_jsonl):
             writer.writerows(csv_rows(record))
@@ -140,17 +192,24 @@ def write_ledger_csv(ledger_jsonl: Path, csv_path: Path) -> None:
 
 
 def write_run_stats(path: Path, stats: RunStats) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(orjson.dumps(stats, option=orjson.OPT_INDENT_2))
+    """Write run_stats.json atomically: readers see the old file or the new one, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as handle:
+        handle.write(orjson.dumps(stats, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
+_STATS_FIELDS = frozenset(f.name for f in fields(RunStats))
+
+
 def read_run_stats(path: Path) -> RunStats | None:
-    if not path.exists():
-        return None
+    """The run statistics, or None when the file is missing or not readable as RunStats."""
     try:
         raw = orjson.loads(path.read_bytes())
-        raw["throughput"] = tuple(tuple(p) for p in raw.get("throughput", ()))
-        return RunStats(**raw)
-    except (orjson.JSONDecodeError, TypeError):
+        known = {k: v for k, v in raw.items() if k in _STATS_FIELDS}  # newer files: extra keys
+        known["throughput"] = tuple((float(t), int(n)) for t, n in known.get("throughput", ()))
+        return RunStats(**known)
+    except (OSError, ValueError, TypeError, AttributeError):
         return None

@@ -5,7 +5,8 @@ already created is submitted before a new one is created, pauses after a 429 or 
 window, and learning from the API's answers whether createCart and submitCart share one Strict
 bucket. It starts from the safe assumption (shared) and splits only on proof: a *probe pair*, a
 createCart and a submitCart let through together, both answered with the bucket still full
-(or, at a capacity of one, both accepted) cannot have come from one bucket.
+(or, at a capacity of one, both accepted) cannot have come from one bucket; a 429 in a pair
+means one bucket. An inconclusive pair decides nothing; another follows PROBE_INTERVAL_S later.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from batch_runner.core.backoff import reset_after_s
 
 #: Run slightly under the configured rate so that arrival jitter never drains the server's bucket.
 RATE_SAFETY = 0.98
-#: How many probe pairs may be spent learning whether the Strict bucket is shared.
-MAX_PROBES = 3
+#: Seconds between probe pairs while sharing is unknown. A probe costs nothing when the buckets
+#: are separate or hold two tokens, and one 429 at a shared capacity of one (which settles it).
+PROBE_INTERVAL_S = 5.0
 
 
 class Tier(StrEnum):
@@ -91,6 +93,7 @@ class TierLimits:
         self._seq = itertools.count()
         self._strict_shared: bool | None = None
         self._probes = 0
+        self._next_probe_at = 0.0
         self._debt = 0  #: tokens taken by probe partners, repaid by the next grants
         self._probe_answers: dict[int, list[tuple[int, int | None, int | None]]] = {}
         self._counts = {Tier.STRICT: 0, Tier.DEFAULT: 0}
@@ -164,7 +167,8 @@ class TierLimits:
 
     def _start_probe(self, granted: str) -> int | None:
         """While sharing is unknown, let one waiter of the other operation go along with this one."""
-        if self._strict_shared is not None or self._probes >= MAX_PROBES:
+        now = time.monotonic()
+        if self._strict_shared is not None or now < self._next_probe_at:
             return None
         partner = next(
             (w for w in self._heap if not w.cancelled and w.operation != granted), None
@@ -172,6 +176,7 @@ class TierLimits:
         if partner is None:
             return None
         self._probes += 1
+        self._next_probe_at = now + PROBE_INTERVAL_S
         self._debt += 1
         partner.cancelled = True  # leaves the heap lazily; it runs now, outside the bucket
         partner.probe = self._probes
@@ -213,8 +218,8 @@ class TierLimits:
             self._strict_shared = True
         elif all(_bucket_full(remaining, limit) for _, remaining, limit in answers):
             self._strict_shared = False
-        elif self._probes >= MAX_PROBES and not self._probe_answers:
-            self._strict_shared = True
+        # Otherwise inconclusive (a bucket was not full, e.g. right after the start-up burst):
+        # keep acting as if shared and probe again later.
 
 
 def _bucket_full(remaining: int | None, limit: int | None) -> bool:

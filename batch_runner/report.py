@@ -1,20 +1,24 @@
-"""report.md and report.html from the ledger and run statistics: what happened, what to do.
+"""report.md and report.html: what happened overnight and what a person must do about it.
 
-render_markdown and render_html are pure; write_reports reads the files and writes them.
-Every user-provided string is escaped in HTML; the HTML file is self-contained (no external
-scripts, fonts or styles) and printable.
+render_markdown and render_html are pure (records and stats in, text out); write_reports reads
+DIR/ledger.jsonl and DIR/run_stats.json and writes both reports and ledger.csv. The reader is a
+person at 8 am: the headline and the action list, worst first, come before any statistic.
+The HTML file is self-contained (inline CSS and SVG, nothing fetched), printable, and every
+string that came from the input or the API is escaped.
 """
 
 from __future__ import annotations
 
 import html
-from collections import Counter
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+from batch_runner import charts
 from batch_runner.core.model import ItemOutcome, LedgerRecord, OrderStatus
+from batch_runner.core.rollup import Action, Summary, summarize
 from batch_runner.ledger import (
     LEDGER_CSV_NAME,
     LEDGER_NAME,
@@ -25,192 +29,288 @@ from batch_runner.ledger import (
     write_ledger_csv,
 )
 
-#: Worst first: the order of the action list.
-SEVERITY = (ItemOutcome.STUCK, ItemOutcome.ACTION_REQUIRED, ItemOutcome.NEEDS_REVIEW,
-            ItemOutcome.FAILED, ItemOutcome.INVALID)
-TODO = {
-    ItemOutcome.STUCK: "Contact Rye support with the cart id; do not resubmit.",
-    ItemOutcome.ACTION_REQUIRED: "Send the buyer the 3-D Secure link; Rye continues once done.",
-    ItemOutcome.NEEDS_REVIEW: "Check the order in Rye's console before retrying anything.",
-    ItemOutcome.FAILED: "Fix the cause (card, address, product) and place it in a new file.",
-    ItemOutcome.INVALID: "Fix the input line and run it in a new file.",
+REPORT_MD_NAME = "report.md"
+REPORT_HTML_NAME = "report.html"
+
+#: What the person does about each kind of action, as the heading of its group.
+TODO: dict[ItemOutcome, str] = {
+    ItemOutcome.STUCK: "contact Rye support with the cart id; do not resubmit or order again",
+    ItemOutcome.ACTION_REQUIRED: "send the buyer the 3-D Secure link; Rye goes on once it is done",
+    ItemOutcome.NEEDS_REVIEW: "look the order up with Rye before retrying anything: it may be placed",
+    ItemOutcome.FAILED: "not placed: fix the cause, then order these items again in a new file",
+    ItemOutcome.INVALID: "never sent: fix the input line, then run it in a new file",
 }
-COLOURS = {"PLACED": "#2e7d32", "FAILED": "#c62828", "STUCK": "#6a1b9a",
-           "ACTION_REQUIRED": "#ef6c00", "NEEDS_REVIEW": "#f9a825", "INVALID": "#546e7a"}
+COLOURS: dict[str, str] = {
+    "PLACED": "#2e7d32", "PARTIAL": "#0277bd", "NEEDS_ATTENTION": "#ef6c00",
+    "FAILED": "#c62828", "STUCK": "#6a1b9a", "ACTION_REQUIRED": "#ef6c00",
+    "NEEDS_REVIEW": "#b28704", "INVALID": "#546e7a",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Action:
-    outcome: ItemOutcome
-    order_id: str
-    product_id: str
-    detail: str
-    cart_id: str
-    rye_order_id: str
+class Timing:
+    started: datetime | None
+    finished: datetime | None
+    state: str  #: finished / interrupted / still running
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Summary:
-    orders: int
-    by_status: Counter[OrderStatus]
-    by_outcome: Counter[ItemOutcome]
-    by_reason: Counter[str]
-    actions: tuple[Action, ...]
+def _when(text: str | None) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
 
 
-def summarize(records: Iterable[LedgerRecord]) -> Summary:
-    by_status: Counter[OrderStatus] = Counter()
-    by_outcome: Counter[ItemOutcome] = Counter()
-    by_reason: Counter[str] = Counter()
-    actions: list[Action] = []
-    orders = 0
-    for record in records:
-        orders += 1
-        by_status[record.status] += 1
-        if record.invalid is not None:
-            inv = record.invalid
-            detail = f"{inv.file}:{inv.line} {inv.field or ''}: {inv.message}"
-            actions.append(Action(outcome=ItemOutcome.INVALID, order_id=record.order_id or "?",
-                                  product_id="", detail=detail, cart_id="", rye_order_id=""))
-        for item in record.items:
-            by_outcome[item.outcome] += 1
-            if item.reason_code:
-                by_reason[item.reason_code] += 1
-            if item.outcome in (ItemOutcome.PLACED, ItemOutcome.INVALID):
-                continue
-            detail = item.redirect_url or f"{item.reason_code or ''} {item.reason or ''}".strip()
-            actions.append(Action(outcome=item.outcome, order_id=record.order_id or "?",
-                                  product_id=item.product_id, detail=detail,
-                                  cart_id=item.cart_id or "", rye_order_id=item.rye_order_id or ""))
-    actions.sort(key=lambda a: SEVERITY.index(a.outcome))
-    return Summary(orders=orders, by_status=by_status, by_outcome=by_outcome,
-                   by_reason=by_reason, actions=tuple(actions))
-
-
-def _duration(stats: RunStats | None) -> str:
-    if stats is None or not stats.finished_at:
-        return "unknown"
-    seconds = (datetime.fromisoformat(stats.finished_at)
-               - datetime.fromisoformat(stats.started_at)).total_seconds()
-    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
-
-
-def _stats_lines(stats: RunStats | None) -> list[tuple[str, str]]:
+def timing(summary: Summary, stats: RunStats | None) -> Timing:
+    """Start and end of the run: from run_stats.json when there is one, else the ledger's span."""
     if stats is None:
-        return []
+        return Timing(started=_when(summary.first_started_at),
+                      finished=_when(summary.last_finished_at), state="finished")
+    state = ("interrupted: rerun the same command to resume" if stats.interrupted
+             else "finished" if stats.finished_at else "still running (or killed)")
+    return Timing(started=_when(stats.started_at),
+                  finished=_when(stats.finished_at or summary.last_finished_at), state=state)
+
+
+def duration_text(seconds: float) -> str:
+    minutes, sec = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{sec:02d}s" if hours else f"{minutes}m{sec:02d}s"
+
+
+def _clock(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "unknown"
+
+
+def facts(summary: Summary, stats: RunStats | None) -> list[tuple[str, str]]:
+    """The run's numbers as (label, value) rows: timings, requests per tier, 429s, replacements."""
+    t = timing(summary, stats)
+    span = (t.finished - t.started).total_seconds() if t.started and t.finished else None
+    rows = [("started", _clock(t.started)), ("ended", _clock(t.finished)),
+            ("duration", duration_text(span) if span is not None else "unknown"),
+            ("state", t.state)]
+    if stats is None:
+        return [*rows, ("requests", "unknown: run_stats.json is missing")]
+    rate = f" ({stats.strict_requests / span:.2f}/s" if span else " ("
     return [
-        ("input", stats.input_file), ("started", stats.started_at),
-        ("finished", stats.finished_at or "not finished"), ("duration", _duration(stats)),
-        ("Strict requests", str(stats.strict_requests)),
-        ("Default requests (polls)", str(stats.default_requests)),
-        ("429s received", str(stats.rate_limited)), ("replacement carts", str(stats.replacements)),
-        ("interrupted", "yes: rerun the same command to resume" if stats.interrupted else "no"),
+        ("input", stats.input_file), *rows,
+        ("Strict tier requests", f"{stats.strict_requests}{rate} of {stats.strict_rps:g}/s allowed)"),
+        ("Default tier requests", str(stats.default_requests)),
+        ("429 answers", str(stats.rate_limited)),
+        ("replacement carts", str(stats.replacements)),
     ]
 
 
+def headline(summary: Summary) -> tuple[str, str]:
+    """Two sentences: the orders by status, and how many need a person."""
+    parts = [f"{summary.by_status[s]} {s.value}" for s in OrderStatus if summary.by_status[s]]
+    counts = f"{summary.orders} orders: {', '.join(parts)}." if parts else "The ledger is empty."
+    n = summary.orders_to_act_on
+    todo = ("Nothing to do: every order was placed." if n == 0 else
+            f"{n} order{'s' if n != 1 else ''} need{'s' if n == 1 else ''} a person (below, worst first).")
+    return counts, todo
+
+
+def _groups(actions: Iterable[Action]) -> dict[ItemOutcome, list[Action]]:
+    groups: dict[ItemOutcome, list[Action]] = {}
+    for action in actions:
+        groups.setdefault(action.outcome, []).append(action)
+    return groups
+
+
+# ---------------------------------------------------------------------------------- Markdown
+
+#: Characters that format Markdown text mid-line; "_" inside a word (PAYMENT_DECLINED) is literal.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+
+
+def _md(text: str) -> str:
+    """Free text in Markdown: one line, with the characters that would format it escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _code(text: str | None) -> str:
+    """An id as a code span: literal in any renderer, safe inside a table cell."""
+    flat = " ".join((text or "(none)").split()).replace("|", "\\|")
+    fence = "``" if "`" in flat else "`"
+    return f"{fence} {flat} {fence}" if fence == "``" else f"`{flat}`"
+
+
+def _md_action(a: Action) -> str:
+    parts = [_code(a.order_id or "(no order id)")]
+    if a.where:
+        parts.append(_code(a.where))
+    parts += [f"<{u}>" if re.fullmatch(r"https://[^\s<>]+", u) else _code(u) for u in a.redirect_urls]
+    parts += [_md(r) for r in a.reasons]
+    parts += [f"cart {_code(c)}" for c in a.cart_ids]
+    parts += [f"Rye order {_code(r)}" for r in a.rye_order_ids]
+    if a.products:
+        parts.append("items " + ", ".join(_code(p) for p in a.products))
+    return "- " + " · ".join(parts)
+
+
+def _md_table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
 def render_markdown(records: Iterable[LedgerRecord], stats: RunStats | None) -> str:
+    """report.md: headline, action list grouped worst first, totals, reason codes, run facts."""
     s = summarize(records)
-    out = ["# batch-runner report", ""]
-    out += [f"- **{k}**: {v}" for k, v in _stats_lines(stats)]
-    out += ["", f"## Orders: {s.orders}", "", "| status | orders |", "| --- | --- |"]
-    out += [f"| {st.value} | {s.by_status[st]} |" for st in OrderStatus if s.by_status[st]]
-    out += ["", "## Items by outcome", "", "| outcome | items |", "| --- | --- |"]
-    out += [f"| {o.value} | {s.by_outcome[o]} |" for o in ItemOutcome if s.by_outcome[o]]
-    if s.by_reason:
-        out += ["", "## Reason codes", "", "| reason code | items |", "| --- | --- |"]
-        out += [f"| {code} | {n} |" for code, n in s.by_reason.most_common()]
-    out += ["", f"## What a person must do ({len(s.actions)})", ""]
+    counts, todo = headline(s)
+    out = ["# batch-runner report", "", f"{counts}  ", f"**{todo}**", "",
+           f"## What a person must do ({len(s.actions)})", ""]
+    for outcome, group in _groups(s.actions).items():
+        out += [f"**{outcome.value}** ({len(group)}): {TODO[outcome]}", ""]
+        out += [_md_action(a) for a in group]
+        out.append("")
     if not s.actions:
-        out.append("Nothing: every order was placed.")
-    for a in s.actions:
-        ids = ", ".join(x for x in (f"cart `{a.cart_id}`" if a.cart_id else "",
-                                    f"Rye order `{a.rye_order_id}`" if a.rye_order_id else "") if x)
-        out.append(f"- **{a.outcome.value}** order `{a.order_id}` {a.product_id} — {a.detail}"
-                   f"{' (' + ids + ')' if ids else ''}. {TODO[a.outcome]}")
-    return "\n".join(out) + "\n"
+        out += ["Nothing.", ""]
+    out += [f"## Orders: {s.orders}", ""]
+    out += _md_table(("order status", "orders"),
+                     ((st.value, str(s.by_status[st])) for st in OrderStatus if s.by_status[st]))
+    out += _md_table(("item outcome", "items"),
+                     ((o.value, str(s.by_outcome[o])) for o in ItemOutcome if s.by_outcome[o]))
+    if s.by_reason:
+        out += ["## Reason codes", ""]
+        out += _md_table(("reason code", "outcome", "items"),
+                         ((_code(code), o.value, str(n)) for (code, o), n in s.by_reason.most_common()))
+    out += ["## Run", ""]
+    out += _md_table(("", ""), ((label, _md(value)) for label, value in facts(s, stats)))
+    return "\n".join(out).rstrip() + "\n"
 
 
-def _bar_chart(counts: Counter[ItemOutcome]) -> str:
-    total = max(1, max(counts.values(), default=1))
-    rows = []
-    for i, outcome in enumerate(o for o in ItemOutcome if counts[o]):
-        width = 380 * counts[outcome] / total
-        y = 8 + i * 26
-        rows.append(
-            f'<text x="0" y="{y + 14}" font-size="12">{outcome.value}</text>'
-            f'<rect x="140" y="{y}" width="{width:.0f}" height="18" fill="{COLOURS[outcome.value]}"/>'
-            f'<text x="{146 + width:.0f}" y="{y + 14}" font-size="12">{counts[outcome]}</text>'
-        )
-    height = 16 + 26 * len(rows)
-    return (f'<svg role="img" aria-label="items by outcome" width="580" height="{height}" '
-            f'xmlns="http://www.w3.org/2000/svg">{"".join(rows)}</svg>')
+# -------------------------------------------------------------------------------------- HTML
+
+CSS = """
+:root{--ink:#1d1d1f;--muted:#6b6b70;--rule:#d9d9de;--soft:#f5f5f7}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);
+ margin:0 auto;padding:24px 32px 48px;max-width:1100px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
+h3{font-size:15px;margin:20px 0 6px;padding-left:10px;border-left:5px solid var(--c)}
+h3 small{font-weight:normal;color:var(--muted);font-size:13px}
+.headline{font-size:16px;margin:4px 0}.muted{color:var(--muted)}
+.cards{display:flex;flex-wrap:wrap;gap:8px;margin:14px 0 6px}
+.card{border:1px solid var(--rule);border-top:4px solid var(--c);border-radius:6px;
+ padding:6px 14px;min-width:120px}.card b{display:block;font-size:22px}
+.card span{font-size:12px;color:var(--muted)}
+table{border-collapse:collapse;width:100%;margin:4px 0 8px}
+th,td{border-bottom:1px solid var(--rule);padding:5px 8px;text-align:left;vertical-align:top}
+th{background:var(--soft);font-size:12px;text-transform:uppercase;letter-spacing:.03em}
+td.n{text-align:right;font-variant-numeric:tabular-nums;width:7em}
+table.facts td:first-child{color:var(--muted);width:14em}
+table.narrow{width:auto;min-width:320px}
+code{font:12px/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}
+td code{display:block}a{color:#0b57d0;word-break:break-all}
+.charts{display:flex;flex-wrap:wrap;gap:24px}.charts figure{margin:0}
+figcaption{font-weight:600;margin-bottom:4px}
+svg.chart text{font:11px system-ui,sans-serif;fill:var(--ink)}
+svg .grid{stroke:#ececf0}svg .axis{stroke:#9a9aa0}
+svg .line{fill:none;stroke:#1565c0;stroke-width:2}svg .area{fill:#1565c0;fill-opacity:.12}
+svg .ceiling{fill:none;stroke:#9a9aa0;stroke-dasharray:5 4}
+@media print{body{padding:0;max-width:none;font-size:11px}
+ @page{margin:12mm}
+ h2,h3{break-after:avoid}tr,figure,.card{break-inside:avoid}
+ *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+"""
 
 
-def _throughput_chart(stats: RunStats | None) -> str:
-    points = stats.throughput if stats else ()
-    if len(points) < 2:
-        return "<p>Not enough samples for a throughput chart.</p>"
-    t_max = max(p[0] for p in points) or 1.0
-    n_max = max(p[1] for p in points) or 1
-    path = " ".join(f"{40 + 520 * t / t_max:.1f},{170 - 150 * n / n_max:.1f}" for t, n in points)
-    return (
-        '<svg role="img" aria-label="orders finished over time" width="580" height="200" '
-        'xmlns="http://www.w3.org/2000/svg">'
-        '<line x1="40" y1="170" x2="560" y2="170" stroke="#999"/>'
-        '<line x1="40" y1="20" x2="40" y2="170" stroke="#999"/>'
-        f'<polyline fill="none" stroke="#1565c0" stroke-width="2" points="{path}"/>'
-        f'<text x="44" y="16" font-size="11">{n_max} orders</text>'
-        f'<text x="520" y="190" font-size="11">{t_max:.0f} s</text></svg>'
-    )
+def _e(text: str | None) -> str:
+    return html.escape(text or "")
 
 
-CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;
-text-align:left;vertical-align:top}th{background:#f3f3f3}.tag{font-weight:bold}
-code{font-size:12px;word-break:break-all}@media print{body{margin:0;max-width:none}}"""
+def _codes(values: Iterable[str]) -> str:
+    return "".join(f"<code>{_e(v)}</code>" for v in values)
 
 
-def _table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _link(url: str) -> str:
+    if url.startswith("https://"):
+        return f'<a href="{_e(url)}" rel="noopener noreferrer">{_e(url)}</a>'
+    return f"<code>{_e(url)}</code>"
+
+
+def _html_action(a: Action) -> str:
+    detail = [_link(u) for u in a.redirect_urls]
+    if a.where:
+        detail.append(f"<code>{_e(a.where)}</code>")
+    detail += [_e(r) for r in a.reasons]
+    cells = [f"<code>{_e(a.order_id or '(no order id)')}</code>", "<br>".join(detail),
+             _codes(a.cart_ids), _codes(a.rye_order_ids), _codes(a.products)]
+    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+def _html_actions(s: Summary) -> str:
+    if not s.actions:
+        return '<p class="muted">Nothing to do: every order was placed.</p>'
+    out = []
+    head = "".join(f"<th>{h}</th>" for h in
+                   ("order", "what happened", "cart id", "Rye order id", "items"))
+    for outcome, group in _groups(s.actions).items():
+        out.append(f'<h3 style="--c:{COLOURS[outcome.value]}">{outcome.value} ({len(group)}) '
+                   f"<small>{_e(TODO[outcome])}</small></h3>"
+                   f'<table class="actions"><thead><tr>{head}</tr></thead><tbody>'
+                   + "".join(_html_action(a) for a in group) + "</tbody></table>")
+    return "".join(out)
+
+
+def _html_table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]], cls: str) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f'<td{" class=n" if c.isdigit() else ""}>{c}</td>'
+                                    for c in row) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _cards(s: Summary) -> str:
+    return "".join(f'<div class="card" style="--c:{COLOURS[st.value]}"><b>{s.by_status[st]}</b>'
+                   f"<span>{st.value}</span></div>" for st in OrderStatus if s.by_status[st])
+
+
+def _charts(s: Summary, stats: RunStats | None) -> str:
+    bars = charts.bar_chart([(o.value, s.by_outcome[o], COLOURS[o.value])
+                             for o in ItemOutcome if s.by_outcome[o]], label="items by outcome")
+    ceiling = stats.strict_rps / 2 if stats else None  # createCart + submitCart per order
+    line = charts.line_chart(stats.throughput if stats else (), label="orders finished over time",
+                             ceiling_per_s=ceiling)
+    return (f'<div class="charts"><figure><figcaption>Items by outcome</figcaption>{bars}</figure>'
+            f"<figure><figcaption>Throughput</figcaption>{line}</figure></div>")
 
 
 def render_html(records: Iterable[LedgerRecord], stats: RunStats | None) -> str:
+    """report.html: the same content as report.md, as one self-contained, printable page."""
     s = summarize(records)
-    e = html.escape
-    facts = _table(("", ""), ((e(k), e(v)) for k, v in _stats_lines(stats)))
-    status = _table(("status", "orders"), ((st.value, str(s.by_status[st]))
-                                            for st in OrderStatus if s.by_status[st]))
-    reasons = _table(("reason code", "items"), ((e(c), str(n)) for c, n in s.by_reason.most_common()))
-    actions = _table(
-        ("outcome", "order", "product", "details", "cart id", "Rye order id", "what to do"),
-        ((f'<span class="tag" style="color:{COLOURS[a.outcome.value]}">{a.outcome.value}</span>',
-          e(a.order_id), e(a.product_id),
-          (f'<a href="{e(a.detail)}">{e(a.detail)}</a>'
-           if a.outcome is ItemOutcome.ACTION_REQUIRED and a.detail.startswith("https://")
-           else e(a.detail)),
-          f"<code>{e(a.cart_id)}</code>", f"<code>{e(a.rye_order_id)}</code>", e(TODO[a.outcome]))
-         for a in s.actions),
-    )
+    counts, todo = headline(s)
+    reasons = _html_table(("reason code", "outcome", "items"),
+                          ((f"<code>{_e(c)}</code>", o.value, str(n))
+                           for (c, o), n in s.by_reason.most_common()), "narrow")
+    outcomes = _html_table(("item outcome", "items"), ((o.value, str(s.by_outcome[o]))
+                                                       for o in ItemOutcome if s.by_outcome[o]),
+                           "narrow")
+    run = _html_table(("", ""), ((_e(k), _e(v)) for k, v in facts(s, stats)), "facts")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>batch-runner report</title><style>{CSS}</style></head><body>"
-        f"<h1>batch-runner report</h1>{facts}"
-        f"<h2>What a person must do ({len(s.actions)})</h2>"
-        f"{actions if s.actions else '<p>Nothing: every order was placed.</p>'}"
-        f"<h2>Orders: {s.orders}</h2>{status}"
-        f"<h2>Items by outcome</h2>{_bar_chart(s.by_outcome)}"
-        f"<h2>Throughput</h2>{_throughput_chart(stats)}"
-        f"<h2>Reason codes</h2>{reasons}</body></html>\n"
+        f'<h1>batch-runner report</h1><p class="headline">{_e(counts)}</p>'
+        f'<p class="headline"><strong>{_e(todo)}</strong></p><div class="cards">{_cards(s)}</div>'
+        f"<h2>What a person must do ({len(s.actions)})</h2>{_html_actions(s)}"
+        f"<h2>Orders: {s.orders}</h2>{_charts(s, stats)}{outcomes}"
+        f"<h2>Reason codes</h2>{reasons if s.by_reason else '<p class=muted>None.</p>'}"
+        f"<h2>Run</h2>{run}</body></html>\n"
     )
 
 
 def write_reports(out_dir: Path) -> tuple[Path, Path]:
+    """Write report.md, report.html and ledger.csv from DIR/ledger.jsonl (+ run_stats.json)."""
     ledger = out_dir / LEDGER_NAME
     stats = read_run_stats(out_dir / RUN_STATS_NAME)
-    md, page = out_dir / "report.md", out_dir / "report.html"
-    md.write_text(render_markdown(read_ledger(ledger), stats), encoding="utf-8")
-    page.write_text(render_html(read_ledger(ledger), stats), encoding="utf-8")
+    md, page = out_dir / REPORT_MD_NAME, out_dir / REPORT_HTML_NAME
+    for path, text in ((md, render_markdown(read_ledger(ledger), stats)),
+                       (page, render_html(read_ledger(ledger), stats))):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
     write_ledger_csv(ledger, out_dir / LEDGER_CSV_NAME)
     return md, page

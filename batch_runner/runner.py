@@ -270,6 +270,7 @@ class Runner:
             strict_rps=self.settings.strict_rps,
             throughput=tuple(self._samples),
             interrupted=self.stopping,
+            strict_shared=stats.strict_shared,
         ))
 
 

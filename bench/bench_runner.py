@@ -46,6 +46,7 @@ class Figures:
     orders: int
     wall_s: float
     strict_calls: int
+    strict_buckets_used: int
     strict_utilization: float
     rate_limited: int
     per_1000_strict_429: float
@@ -114,7 +115,8 @@ def run_scenario(s: Scenario, workdir: Path) -> Figures:
     strict = stats["strict_requests"]
     return Figures(
         scenario=s.name, orders=s.orders, wall_s=round(wall, 2), strict_calls=strict,
-        strict_utilization=round((strict / s.strict_rps) / wall, 3),
+        strict_buckets_used=_buckets(s, stats),
+        strict_utilization=round((strict / (s.strict_rps * _buckets(s, stats))) / wall, 3),
         rate_limited=stats["rate_limited"],
         per_1000_strict_429=round(1000 * stats["rate_limited"] / max(1, strict), 2),
         polls_per_order=round(stats["default_requests"] / s.orders, 2),
@@ -124,6 +126,11 @@ def run_scenario(s: Scenario, workdir: Path) -> Figures:
         orders_per_s=round(s.orders / wall, 1),
         exit_code=code,
     )
+
+
+def _buckets(s: Scenario, stats: dict[str, object]) -> int:
+    """Strict capacity in buckets: two when per-operation and the runner learned it."""
+    return 1 if s.shared_strict or stats.get("strict_shared") is not False else 2
 
 
 def _mean_latency(ledger: Path) -> float:

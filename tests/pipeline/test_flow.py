@@ -245,3 +245,35 @@ async def test_invalid_order_is_in_the_ledger_and_the_rest_goes_on(tmp_path: Pat
     assert invalid.invalid.file.endswith("in.jsonl")
     assert invalid.invalid.field is not None
     assert "quantity" in invalid.invalid.field
+
+
+async def test_per_operation_strict_buckets_are_learned_and_used(tmp_path: Path) -> None:
+    """Against one Strict bucket per operation, the runner learns it and uses both."""
+    import orjson
+
+    config = SimConfig(profile="happy", seed=1, start_delay_s=0.05, placement_delay_s=0.2,
+                       strict_rps=5.0, default_rps=500.0, shared_strict=False)
+    async with running_simulator(config) as sim:
+        orders = [order(f"P-{n}", ("AMAZON", f"B0PEROP{n:03d}")) for n in range(30)]
+        path = write_jsonl(tmp_path / "in.jsonl", orders)
+        code, ledger = await run(settings_for(sim, tmp_path, path, strict_rps=5.0))
+    stats = orjson.loads((tmp_path / "out" / "run_stats.json").read_bytes())
+    assert code == 0
+    assert len(ledger) == 30
+    assert stats["strict_shared"] is False
+
+
+async def test_a_shared_strict_bucket_is_never_split(tmp_path: Path) -> None:
+    """Against one shared Strict bucket, the runner never concludes it may send twice as fast."""
+    import orjson
+
+    config = SimConfig(profile="happy", seed=1, start_delay_s=0.05, placement_delay_s=0.2,
+                       strict_rps=5.0, default_rps=500.0, shared_strict=True)
+    async with running_simulator(config) as sim:
+        orders = [order(f"Q-{n}", ("AMAZON", f"B0SHARE{n:03d}")) for n in range(30)]
+        path = write_jsonl(tmp_path / "in.jsonl", orders)
+        code, _ = await run(settings_for(sim, tmp_path, path, strict_rps=5.0))
+    stats = orjson.loads((tmp_path / "out" / "run_stats.json").read_bytes())
+    assert code == 0
+    assert stats["strict_shared"] is not False
+    assert stats["rate_limited"] <= 2
