@@ -2,8 +2,8 @@
 
 A job file holds top-level `key = value` pairs (no tables), named like the Settings fields
 (`strict_rps`, `stuck_after_s`) or like the command-line flags (`strict-rps`, `stuck-after`).
-Relative paths in a job file are relative to the job file's directory; `out` may hold "{date}"
-or strftime codes (%Y-%m-%d), filled in with today's date. Secrets come only from the
+Relative paths in a job file are relative to the job file's directory; `input` and `out` may
+hold "{date}" or strftime codes (%Y-%m-%d), filled in with today's date. Secrets come only from the
 environment (RYE_API_KEY): a job file that names one is refused. Every error names the key and
 where it came from. This module reads the job file and the given environment, nothing else.
 """
@@ -160,7 +160,7 @@ def _coerce(name: str, value: object, origin: str, today: date, *, shown: str = 
     if kind == "path":
         text = str(value)
         # os.path.expanduser leaves "~nosuchuser" alone where Path.expanduser would raise.
-        return Path(os.path.expanduser(expand_date(text, today) if name == "out" else text))
+        return Path(os.path.expanduser(expand_date(text, today)))
     if kind in ("seconds", "rate"):
         return float(value)  # type: ignore[arg-type]  # _valid checked it is a number
     return value

@@ -195,7 +195,7 @@ def write_run_stats(path: Path, stats: RunStats) -> None:
     """Write run_stats.json atomically: readers see the old file or the new one, never half."""
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("wb") as handle:
-        handle.write(orjson.dumps(stats, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+        handle.write(orjson.dumps(stats, option=orjson.OPT_APPEND_NEWLINE))
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)

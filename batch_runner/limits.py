@@ -58,6 +58,7 @@ class _Waiter:
     event: anyio.Event = field(default_factory=anyio.Event)
     cancelled: bool = False
     probe: int | None = None
+    released: bool = False  #: sharing was disproved while it waited: use its own bucket
 
     def __lt__(self, other: _Waiter) -> bool:
         return (self.priority, self.seq) < (other.priority, other.seq)
@@ -139,13 +140,16 @@ class TierLimits:
         try:
             await waiter.event.wait()
         except BaseException:
-            if waiter.event.is_set() and waiter.probe is None:
+            if waiter.event.is_set() and waiter.probe is None and not waiter.released:
                 self._busy = False
                 self._wake_next()
             waiter.cancelled = True
             raise
         if waiter.probe is not None:
             return Ticket(operation, waiter.probe)
+        if waiter.released:
+            await self._per_op.setdefault(operation, _limiter(self._strict_rps)).acquire()
+            return Ticket(operation)
         try:
             while self._debt:
                 await self._shared.acquire()
@@ -204,6 +208,16 @@ class TierLimits:
             self._learn_from_probe(ticket.probe, status, remaining, headers)
         return wait_s
 
+    def _release_waiters(self) -> None:
+        """Send every queued waiter to its own operation's bucket, so the shared gate drains now
+        instead of adding its rate on top of the per-operation buckets."""
+        for waiter in self._heap:
+            if not waiter.cancelled:
+                waiter.released = True
+                waiter.cancelled = True  # leaves the heap; its event is set below
+                waiter.event.set()
+        self._heap.clear()
+
     def _learn_from_probe(
         self, probe: int, status: int, remaining: int | None, headers: Mapping[str, str]
     ) -> None:
@@ -218,6 +232,7 @@ class TierLimits:
             self._strict_shared = True
         elif all(_bucket_full(remaining, limit) for _, remaining, limit in answers):
             self._strict_shared = False
+            self._release_waiters()
         # Otherwise inconclusive (a bucket was not full, e.g. right after the start-up burst):
         # keep acting as if shared and probe again later.
 

@@ -99,6 +99,8 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             data["exc"] = record.exc_text
+        if record.stack_info:
+            data["stack"] = record.stack_info
         return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
@@ -111,7 +113,8 @@ class TextFormatter(logging.Formatter):
         line = f"{line} {fields}" if fields else line
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
-        return f"{line}\n{record.exc_text}" if record.exc_text else line
+        tails = [t for t in (record.exc_text, record.stack_info) if t]
+        return "\n".join([line, *tails])
 
 
 class _Stderr:

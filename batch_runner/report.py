@@ -122,7 +122,7 @@ def _groups(actions: Iterable[Action]) -> dict[ItemOutcome, list[Action]]:
 # ---------------------------------------------------------------------------------- Markdown
 
 #: Characters that format Markdown text mid-line; "_" inside a word (PAYMENT_DECLINED) is literal.
-_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<|~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
 
 
 def _md(text: str) -> str:
@@ -185,28 +185,34 @@ def render_markdown(records: Iterable[LedgerRecord], stats: RunStats | None) -> 
 # -------------------------------------------------------------------------------------- HTML
 
 CSS = """
-:root{--ink:#1d1d1f;--muted:#6b6b70;--rule:#d9d9de;--soft:#f5f5f7}
+:root{--ink:#1d1d1f;--muted:#66666b;--rule:#d9d9de;--soft:#f4f4f6}
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);
  margin:0 auto;padding:24px 32px 48px;max-width:1100px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
-h3{font-size:15px;margin:20px 0 6px;padding-left:10px;border-left:5px solid var(--c)}
-h3 small{font-weight:normal;color:var(--muted);font-size:13px}
-.headline{font-size:16px;margin:4px 0}.muted{color:var(--muted)}
+h1{font-size:22px;margin:0}h2{font-size:17px;margin:30px 0 8px}
+h3{font-size:15px;margin:18px 0 4px;padding-left:10px;border-left:5px solid var(--c)}
+h3 small{font-weight:normal;color:var(--muted);font-size:13px;margin-left:6px}
+.sub{color:var(--muted);margin:2px 0 12px}.headline{font-size:16px;margin:4px 0}
+.muted{color:var(--muted)}
 .cards{display:flex;flex-wrap:wrap;gap:8px;margin:14px 0 6px}
 .card{border:1px solid var(--rule);border-top:4px solid var(--c);border-radius:6px;
  padding:6px 14px;min-width:120px}.card b{display:block;font-size:22px}
 .card span{font-size:12px;color:var(--muted)}
 table{border-collapse:collapse;width:100%;margin:4px 0 8px}
-th,td{border-bottom:1px solid var(--rule);padding:5px 8px;text-align:left;vertical-align:top}
-th{background:var(--soft);font-size:12px;text-transform:uppercase;letter-spacing:.03em}
-td.n{text-align:right;font-variant-numeric:tabular-nums;width:7em}
-table.facts td:first-child{color:var(--muted);width:14em}
-table.narrow{width:auto;min-width:320px}
-code{font:12px/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}
-td code{display:block}a{color:#0b57d0;word-break:break-all}
-.charts{display:flex;flex-wrap:wrap;gap:24px}.charts figure{margin:0}
-figcaption{font-weight:600;margin-bottom:4px}
+th,td{border-bottom:1px solid var(--rule);padding:5px 8px;text-align:left;vertical-align:top;
+ font-size:13px;overflow-wrap:anywhere}
+th{background:var(--soft);font-size:11px;text-transform:uppercase;letter-spacing:.04em}
+table.actions{table-layout:fixed}
+table.actions th.order{width:15%}table.actions th.what{width:37%}
+table.actions th.id{width:16%}
+td.n{text-align:right;font-variant-numeric:tabular-nums;width:6em}
+table.facts td:first-child{color:var(--muted);white-space:nowrap;width:1%}
+code{font:12px/1.35 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+td div+div{margin-top:2px}a{color:#0b57d0}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:12px 32px;
+ align-items:start}
+figure{margin:0}figcaption,.grid h4{font-weight:600;margin:0 0 4px;font-size:14px}
+svg.chart{width:100%;height:auto;max-width:520px}
 svg.chart text{font:11px system-ui,sans-serif;fill:var(--ink)}
 svg .grid{stroke:#ececf0}svg .axis{stroke:#9a9aa0}
 svg .line{fill:none;stroke:#1565c0;stroke-width:2}svg .area{fill:#1565c0;fill-opacity:.12}
@@ -214,19 +220,30 @@ svg .ceiling{fill:none;stroke:#9a9aa0;stroke-dasharray:5 4}
 @media print{body{padding:0;max-width:none;font-size:11px}
  @page{margin:12mm}
  h2,h3{break-after:avoid}tr,figure,.card{break-inside:avoid}
+ a{color:inherit;text-decoration:none}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
+#: With table-layout:fixed the header cells set the widths, so every group's columns line up.
+ACTION_COLUMNS = ('<thead><tr><th class="order">order</th><th class="what">what happened</th>'
+                  '<th class="id">cart id</th><th class="id">Rye order id</th><th>items</th>'
+                  "</tr></thead>")
 
 
 def _e(text: str | None) -> str:
     return html.escape(text or "")
 
 
+def _lines(values: Iterable[str]) -> str:
+    """One value per line inside a cell (values already escaped)."""
+    return "".join(f"<div>{v}</div>" for v in values)
+
+
 def _codes(values: Iterable[str]) -> str:
-    return "".join(f"<code>{_e(v)}</code>" for v in values)
+    return _lines(f"<code>{_e(v)}</code>" for v in values)
 
 
 def _link(url: str) -> str:
+    # Only https becomes a link: a "javascript:" or other URL from the API is shown as text.
     if url.startswith("https://"):
         return f'<a href="{_e(url)}" rel="noopener noreferrer">{_e(url)}</a>'
     return f"<code>{_e(url)}</code>"
@@ -237,7 +254,7 @@ def _html_action(a: Action) -> str:
     if a.where:
         detail.append(f"<code>{_e(a.where)}</code>")
     detail += [_e(r) for r in a.reasons]
-    cells = [f"<code>{_e(a.order_id or '(no order id)')}</code>", "<br>".join(detail),
+    cells = [_codes([a.order_id or "(no order id)"]), _lines(detail),
              _codes(a.cart_ids), _codes(a.rye_order_ids), _codes(a.products)]
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
@@ -246,12 +263,10 @@ def _html_actions(s: Summary) -> str:
     if not s.actions:
         return '<p class="muted">Nothing to do: every order was placed.</p>'
     out = []
-    head = "".join(f"<th>{h}</th>" for h in
-                   ("order", "what happened", "cart id", "Rye order id", "items"))
     for outcome, group in _groups(s.actions).items():
-        out.append(f'<h3 style="--c:{COLOURS[outcome.value]}">{outcome.value} ({len(group)}) '
+        out.append(f'<h3 style="--c:{COLOURS[outcome.value]}">{outcome.value} ({len(group)})'
                    f"<small>{_e(TODO[outcome])}</small></h3>"
-                   f'<table class="actions"><thead><tr>{head}</tr></thead><tbody>'
+                   f'<table class="actions">{ACTION_COLUMNS}<tbody>'
                    + "".join(_html_action(a) for a in group) + "</tbody></table>")
     return "".join(out)
 
@@ -274,31 +289,54 @@ def _charts(s: Summary, stats: RunStats | None) -> str:
     ceiling = stats.strict_rps / 2 if stats else None  # createCart + submitCart per order
     line = charts.line_chart(stats.throughput if stats else (), label="orders finished over time",
                              ceiling_per_s=ceiling)
-    return (f'<div class="charts"><figure><figcaption>Items by outcome</figcaption>{bars}</figure>'
-            f"<figure><figcaption>Throughput</figcaption>{line}</figure></div>")
+    return (f'<div class="grid"><figure><figcaption>Items by outcome</figcaption>{bars}</figure>'
+            f"<figure><figcaption>Orders finished over time</figcaption>{line}</figure></div>")
+
+
+def _facts_table(s: Summary, stats: RunStats | None) -> str:
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in facts(s, stats))
+    return f'<table class="facts"><tbody>{rows}</tbody></table>'
+
+
+def _tables(s: Summary, stats: RunStats | None) -> str:
+    reasons = (_html_table(("reason code", "outcome", "items"),
+                           ((f"<code>{_e(c)}</code>", o.value, str(n))
+                            for (c, o), n in s.by_reason.most_common()), "counts")
+               if s.by_reason else '<p class="muted">None.</p>')
+    return (f'<div class="grid"><div><h2>Reason codes</h2>{reasons}</div>'
+            f"<div><h2>Run</h2>{_facts_table(s, stats)}</div></div>")
+
+
+def subtitle(summary: Summary, stats: RunStats | None) -> str:
+    """One line under the title: input file, when, how long, and whether the run finished."""
+    t = timing(summary, stats)
+    parts = [Path(stats.input_file).name if stats else ""]
+    if t.started:
+        start = t.started.astimezone(UTC)
+        end = t.finished.astimezone(UTC) if t.finished else None
+        end_text = "?" if end is None else end.strftime(
+            "%H:%M UTC" if end.date() == start.date() else "%Y-%m-%d %H:%M UTC")
+        parts.append(f"{start:%Y-%m-%d %H:%M} \u2192 {end_text}")
+        if end is not None:
+            parts.append(duration_text((end - start).total_seconds()))
+    parts.append(t.state)
+    return " \u00b7 ".join(p for p in parts if p)
 
 
 def render_html(records: Iterable[LedgerRecord], stats: RunStats | None) -> str:
     """report.html: the same content as report.md, as one self-contained, printable page."""
     s = summarize(records)
     counts, todo = headline(s)
-    reasons = _html_table(("reason code", "outcome", "items"),
-                          ((f"<code>{_e(c)}</code>", o.value, str(n))
-                           for (c, o), n in s.by_reason.most_common()), "narrow")
-    outcomes = _html_table(("item outcome", "items"), ((o.value, str(s.by_outcome[o]))
-                                                       for o in ItemOutcome if s.by_outcome[o]),
-                           "narrow")
-    run = _html_table(("", ""), ((_e(k), _e(v)) for k, v in facts(s, stats)), "facts")
+    sub = subtitle(s, stats)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>batch-runner report</title><style>{CSS}</style></head><body>"
-        f'<h1>batch-runner report</h1><p class="headline">{_e(counts)}</p>'
+        f"<title>batch-runner report: {_e(sub)}</title><style>{CSS}</style></head><body>"
+        f'<h1>batch-runner report</h1><p class="sub">{_e(sub)}</p>'
+        f'<p class="headline">{_e(counts)}</p>'
         f'<p class="headline"><strong>{_e(todo)}</strong></p><div class="cards">{_cards(s)}</div>'
         f"<h2>What a person must do ({len(s.actions)})</h2>{_html_actions(s)}"
-        f"<h2>Orders: {s.orders}</h2>{_charts(s, stats)}{outcomes}"
-        f"<h2>Reason codes</h2>{reasons if s.by_reason else '<p class=muted>None.</p>'}"
-        f"<h2>Run</h2>{run}</body></html>\n"
+        f"<h2>Orders: {s.orders}</h2>{_charts(s, stats)}{_tables(s, stats)}</body></html>\n"
     )
 
 

@@ -85,9 +85,10 @@ def _products(items: Iterable[ItemResult]) -> tuple[str, ...]:
 
 
 def _reason(code: str | None, text: str | None) -> str | None:
-    if code and text:
+    """"CODE: text", or just the text when it already names the code."""
+    if code and text and code not in text:
         return f"{code}: {text}"
-    return code or text
+    return text or code
 
 
 def actions_of(record: LedgerRecord) -> list[Action]:
