@@ -167,7 +167,7 @@ def _check_run_settings(settings: Settings) -> tuple[Path, Path]:
     return settings.input, settings.out
 
 
-async def run_job(settings: Settings) -> int:
+async def run_job(settings: Settings, *, demo: bool = False) -> int:
     """Run one job to its end (or a stop) and print the summary; returns the exit status."""
     input_path, out = _check_run_settings(settings)
     logger = setup_logging(fmt=settings.log_format, quiet=settings.quiet, secrets=[settings.api_key])
@@ -176,7 +176,7 @@ async def run_job(settings: Settings) -> int:
     except OSError as exc:
         raise UsageError(f"cannot create --out {out}: {exc.strerror}") from None
     with locked(out):
-        journal = Journal.open(out, input_path)
+        journal = Journal.open(out, input_path, check_siblings=not demo)
         try:
             from batch_runner.load import summarize
 
@@ -321,4 +321,4 @@ async def _demo(out: Path | None, quiet: bool) -> int:
                 shopper_ip="127.0.0.1", never_started_after_s=4.0, stuck_after_s=8.0,
                 poll_interval_s=0.5, strict_rps=20.0, default_rps=200.0, quiet=quiet,
             )
-            return await run_job(settings)
+            return await run_job(settings, demo=True)

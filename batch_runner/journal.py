@@ -108,13 +108,17 @@ class Journal:
         return f"<Journal {self.path} orders={len(self.states)} appended={self.appended}>"
 
     @classmethod
-    def open(cls, out_dir: Path, input_path: Path) -> Journal:
+    def open(cls, out_dir: Path, input_path: Path, *, check_siblings: bool = True) -> Journal:
+        """Replay the journal in out_dir, or start one. `check_siblings=False` only for the demo,
+        whose simulator is new each time, so placing the sample again is harmless."""
         path = out_dir / JOURNAL_NAME
         digest = file_sha256(input_path)
         if path.exists():
             states = _replay(path, input_path, digest)
             handle = path.open("ab")
             return cls(path, handle, states)
+        if check_siblings:
+            _refuse_second_placement(out_dir, input_path, digest)
         handle = path.open("ab")
         journal = cls(path, handle, {})
         journal.append({"t": "header", "v": VERSION, "input": str(input_path), "sha256": digest})
@@ -179,6 +183,26 @@ def _replay(path: Path, input_path: Path, digest: str) -> dict[str, OrderState]:
                     "run into a new --out."
                 ) from None
     return states
+
+
+def _refuse_second_placement(out_dir: Path, input_path: Path, digest: str) -> None:
+    """A new --out for an input that a sibling run directory already holds would place it all
+    again (e.g. a job file's out = "runs/{date}" rerun after midnight). Refuse, naming that run."""
+    for other in sorted(out_dir.parent.glob(f"*/{JOURNAL_NAME}")):
+        if other.parent.resolve() == out_dir.resolve():
+            continue
+        try:
+            with other.open("rb") as handle:
+                header = orjson.loads(handle.readline())
+        except (OSError, orjson.JSONDecodeError):
+            continue
+        if isinstance(header, dict) and header.get("sha256") == digest:
+            raise JournalError(
+                f"{input_path} was already run into {other.parent}. Rerun with "
+                f"--out {other.parent} to resume it (nothing finished is sent again); a new "
+                "--out would place every order a second time. Move that directory away first "
+                "only if you really mean to place these orders again."
+            )
 
 
 def _check_header(record: Any, path: Path, input_path: Path, digest: str) -> None:

@@ -87,9 +87,11 @@ def run_scenario(s: Scenario, workdir: Path) -> Figures:
     port = free_port()
     sim = start_simulator(s, port)
     try:
-        orders = workdir / f"{s.name}.csv"
+        scenario_dir = workdir / s.name  # its own parent: identical inputs side by side are refused
+        scenario_dir.mkdir()
+        orders = scenario_dir / "orders.csv"
         write_orders(orders, s.orders)
-        out = workdir / f"out-{s.name}"
+        out = scenario_dir / "out"
         env = {**os.environ, "RYE_API_KEY": "bench-key", "RYE_SHOPPER_IP": "203.0.113.9"}
         cmd = [
             sys.executable, "-m", "batch_runner", "run", str(orders), "--out", str(out),

@@ -19,6 +19,12 @@ def make_input(tmp_path: Path, text: str = "order_id\nA\n") -> Path:
     return path
 
 
+def out_dir(tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    return out
+
+
 def fill(journal: Journal) -> None:
     journal.append({"t": "create", "o": "A", "g": 0, "idx": [0, 1], "ts": 1.0})
     journal.append({"t": "created", "o": "A", "g": 0, "cart": "C1", "failed": [[1, "PRODUCT_NOT_FOUND", "gone"]]})
@@ -28,10 +34,10 @@ def fill(journal: Journal) -> None:
 def test_reopen_replays_the_same_state(tmp_path: Path) -> None:
     """After reopening, the state of every cart is what was appended."""
     source = make_input(tmp_path)
-    journal = Journal.open(tmp_path, source)
+    journal = Journal.open(out_dir(tmp_path), source)
     fill(journal)
     journal.close()
-    with Journal.open(tmp_path, source) as reopened:
+    with Journal.open(out_dir(tmp_path), source) as reopened:
         cart = reopened.states["A"].carts[0]
     assert (cart.cart_id, cart.submits, cart.fate) == ("C1", 1, None)
     assert cart.failed == [(1, "PRODUCT_NOT_FOUND", "gone")]
@@ -41,14 +47,14 @@ def test_reopen_replays_the_same_state(tmp_path: Path) -> None:
 def test_a_torn_last_record_is_treated_as_never_written(tmp_path: Path, keep: int) -> None:
     """A crash mid-append leaves part of a line; reopening drops it and keeps the rest."""
     source = make_input(tmp_path)
-    journal = Journal.open(tmp_path, source)
+    journal = Journal.open(out_dir(tmp_path), source)
     fill(journal)
     journal.close()
-    path = tmp_path / "journal.jsonl"
+    path = out_dir(tmp_path) / "journal.jsonl"
     whole = path.read_bytes()
     last_start = whole.rstrip(b"\n").rfind(b"\n") + 1
     path.write_bytes(whole[: last_start + keep])
-    with Journal.open(tmp_path, source) as reopened:
+    with Journal.open(out_dir(tmp_path), source) as reopened:
         cart = reopened.states["A"].carts[0]
     assert cart.submits == 0  # the submit record was torn: as if never written
     assert cart.cart_id == "C1"
@@ -57,24 +63,24 @@ def test_a_torn_last_record_is_treated_as_never_written(tmp_path: Path, keep: in
 def test_damage_in_the_middle_is_refused_with_file_and_line(tmp_path: Path) -> None:
     """A corrupt line that is not the last one stops the run; nothing is overwritten."""
     source = make_input(tmp_path)
-    journal = Journal.open(tmp_path, source)
+    journal = Journal.open(out_dir(tmp_path), source)
     fill(journal)
     journal.close()
-    path = tmp_path / "journal.jsonl"
+    path = out_dir(tmp_path) / "journal.jsonl"
     lines = path.read_bytes().splitlines(keepends=True)
     lines[2] = b"{garbage\n"
     path.write_bytes(b"".join(lines))
     before = path.read_bytes()
     with pytest.raises(JournalError, match=r"journal.jsonl:3"):
-        Journal.open(tmp_path, source)
+        Journal.open(out_dir(tmp_path), source)
     assert path.read_bytes() == before
 
 
 def test_a_journal_of_another_input_file_is_refused(tmp_path: Path) -> None:
     """Running a different input into an --out that holds another job is refused."""
-    Journal.open(tmp_path, make_input(tmp_path, "order_id\nA\n")).close()
+    Journal.open(out_dir(tmp_path), make_input(tmp_path, "order_id\nA\n")).close()
     with pytest.raises(JournalError, match="another input file"):
-        Journal.open(tmp_path, make_input(tmp_path, "order_id\nB\n"))
+        Journal.open(out_dir(tmp_path), make_input(tmp_path, "order_id\nB\n"))
 
 
 def test_a_second_run_into_the_same_out_is_refused_with_the_owner_pid(tmp_path: Path) -> None:
@@ -103,3 +109,19 @@ def test_a_second_run_into_the_same_out_is_refused_with_the_owner_pid(tmp_path: 
         except JournalError:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def test_a_new_out_beside_a_run_of_the_same_input_is_refused(tmp_path: Path) -> None:
+    """runs/{date} rerun after midnight: the same input in a sibling directory is named, not placed again."""
+    source = make_input(tmp_path)
+    yesterday = tmp_path / "runs" / "2026-11-23"
+    yesterday.mkdir(parents=True)
+    Journal.open(yesterday, source).close()
+    today = tmp_path / "runs" / "2026-11-24"
+    today.mkdir()
+    with pytest.raises(JournalError, match="2026-11-23"):
+        Journal.open(today, source)
+    assert not (today / "journal.jsonl").exists()
+    other = make_input(tmp_path / "runs", "order_id\nZ\n")
+    with Journal.open(today, other):
+        pass  # a different file is a different job
