@@ -113,3 +113,37 @@ async def test_chaos_transport_faults_never_place_anything_twice(tmp_path: Path)
     for record in ledger:
         for item in record.items:
             assert (item.outcome is ItemOutcome.PLACED) == (placed.get(item.product_id) == 1)
+
+
+async def test_a_second_signal_stops_at_once_and_the_rerun_is_still_safe(tmp_path: Path) -> None:
+    """First SIGINT waits for a slow submitCart in flight; the second exits at once; the rerun is safe."""
+    products = [f"B0INT{n:04d}" for n in range(6)]
+    config = SimConfig(profile="happy", seed=4, start_delay_s=0.05, placement_delay_s=0.2, slow_s=8.0,
+                       strict_rps=50.0, default_rps=500.0,
+                       script=dict.fromkeys(products, Behaviour.SUBMIT_SLOW_ONCE))
+    async with running_simulator(config) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order(f"I-{n}", ("AMAZON", p)) for n, p in enumerate(products)])
+        out = tmp_path / "out"
+        env = {**os.environ, "RYE_API_KEY": SECRET, "RYE_SHOPPER_IP": "203.0.113.1"}
+        base = [sys.executable, "-m", "batch_runner", "run", str(path), "--out", str(out), "--api-url",
+                sim.url, "--strict-rps", "50", "--poll-interval", "0.1", "--quiet"]
+        proc = await anyio.open_process([*base, "--never-started-after", "30", "--stuck-after", "60"], env=env)
+        journal = out / "journal.jsonl"
+        with anyio.fail_after(30):
+            while not journal.exists() or journal.read_bytes().count(b'"t":"submit"') < 6:  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        await anyio.sleep(1.0)
+        assert proc.returncode is None  # graceful: the slow submissions are still in flight
+        proc.send_signal(signal.SIGINT)
+        with anyio.fail_after(5):  # less than the 8 s the submissions would take
+            first = await proc.wait()
+        await proc.aclose()
+        second = await anyio.run_process([*base, "--never-started-after", "0.5", "--stuck-after", "5"],
+                                         env=env, check=False)
+        truth = sim.truth()
+    assert first == 3
+    assert second.returncode == 0
+    assert len((out / "ledger.jsonl").read_text().splitlines()) == 6
+    assert all(c.submissions_processed <= 1 for c in truth.carts.values())
+    assert len([o for o in truth.orders.values() if o.status == "SUCCEEDED"]) == 6
