@@ -27,7 +27,7 @@ from batch_runner.core.backoff import reset_after_s
 RATE_SAFETY = 0.98
 #: Seconds between probe pairs while sharing is unknown. A probe costs nothing when the buckets
 #: are separate or hold two tokens, and one 429 at a shared capacity of one (which settles it).
-PROBE_INTERVAL_S = 5.0
+PROBE_INTERVAL_S = 1.0
 
 
 class Tier(StrEnum):
