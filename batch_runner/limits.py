@@ -148,6 +148,7 @@ class TierLimits:
         if waiter.probe is not None:
             return Ticket(operation, waiter.probe)
         if waiter.released:
+            await self._wait_pause(Tier.STRICT)
             await self._per_op.setdefault(operation, _limiter(self._strict_rps)).acquire()
             return Ticket(operation)
         try:
@@ -232,6 +233,11 @@ class TierLimits:
             self._strict_shared = True
         elif all(_bucket_full(remaining, limit) for _, remaining, limit in answers):
             self._strict_shared = False
+            # The new per-operation buckets start full and would burst into server buckets that
+            # the shared phase left low: wait one window first, so theirs are full too.
+            window_s = max(1.0, self._strict_rps * RATE_SAFETY) / (self._strict_rps * RATE_SAFETY)
+            self._paused_until[Tier.STRICT] = max(self._paused_until[Tier.STRICT],
+                                                  time.monotonic() + window_s)
             self._release_waiters()
         # Otherwise inconclusive (a bucket was not full, e.g. right after the start-up burst):
         # keep acting as if shared and probe again later.
