@@ -193,13 +193,11 @@ class RyeClient:
         self, items: tuple[LineItem, ...], buyer: Address, *, before_send: BeforeSend = None
     ) -> CreateResult:
         variables = {"input": {"items": _cart_items(items), "buyerIdentity": _buyer(buyer)}}
-        reply = await self._call("createCart", queries.CREATE_CART, variables,
-                                 unknown_on_5xx=True, before_send=before_send)
-        if not isinstance(reply, _Reply):
-            return reply
-        data = _data(reply, "createCart")
-        if isinstance(data, Refused):
-            return data
+        answer = await self._answer("createCart", queries.CREATE_CART, variables,
+                                    unknown_on_5xx=True, before_send=before_send)
+        if not isinstance(answer, tuple):
+            return answer
+        _, data = answer
         try:
             cart = data["cart"]
             lines = tuple(line for store in cart["stores"] for line in _store_lines(store))
@@ -216,15 +214,13 @@ class RyeClient:
         submit_input: dict[str, object] = {"id": cart_id, "billingAddress": _billing(billing)}
         if payment_token:
             submit_input["token"] = payment_token
-        reply = await self._call(
+        answer = await self._answer(
             "submitCart", queries.SUBMIT_CART, {"input": submit_input}, unknown_on_5xx=True,
             before_send=before_send,
         )
-        if not isinstance(reply, _Reply):
-            return reply
-        data = _data(reply, "submitCart")
-        if isinstance(data, Refused):
-            return data
+        if not isinstance(answer, tuple):
+            return answer
+        reply, data = answer
         assert reply.body is not None
         retryable = (reply.body.get("extensions") or {}).get("retryable")
         try:
@@ -238,15 +234,13 @@ class RyeClient:
         )
 
     async def checkout(self, cart_id: str) -> PollResult:
-        reply = await self._call(
+        answer = await self._answer(
             "checkoutByCartID", queries.CHECKOUT_BY_CART_ID, {"cartID": cart_id},
             unknown_on_5xx=False,
         )
-        if not isinstance(reply, _Reply):
-            return reply
-        data = _data(reply, "checkoutByCartID")
-        if isinstance(data, Refused):
-            return data
+        if not isinstance(answer, tuple):
+            return answer
+        _, data = answer
         try:
             orders = tuple(_rye_order(o) for o in data.get("orders") or ())
             return CheckoutView(status=str(data.get("status")), orders=orders)
@@ -254,6 +248,18 @@ class RyeClient:
             return NotSent(reason=f"unexpected checkoutByCartID answer ({exc!r})")
 
     # --- transport --------------------------------------------------------------------------
+
+    async def _answer(
+        self, operation: str, document: str, variables: Mapping[str, object], *,
+        unknown_on_5xx: bool, before_send: BeforeSend = None,
+    ) -> tuple[_Reply, dict[str, Any]] | Refused | NotSent | OutcomeUnknown:
+        """One operation sent and its `data.<operation>` object, or why there is none."""
+        reply = await self._call(operation, document, variables,
+                                 unknown_on_5xx=unknown_on_5xx, before_send=before_send)
+        if not isinstance(reply, _Reply):
+            return reply
+        data = _data(reply, operation)
+        return data if isinstance(data, Refused) else (reply, data)
 
     async def _call(
         self, operation: str, document: str, variables: Mapping[str, object], *,
