@@ -11,7 +11,7 @@ import base64
 import contextlib
 import ipaddress
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Self, TypeAlias
 from urllib.parse import urlsplit
@@ -127,8 +127,13 @@ def check_api_url(url: str) -> None:
 
 
 @contextlib.contextmanager
-def _map_transport_errors(*, sent: list[bool]) -> Any:
-    """The one boundary where aiohttp and timeout errors become _Transport."""
+def _map_transport_errors() -> Iterator[None]:
+    """The one boundary where aiohttp and timeout errors become _Transport.
+
+    Only a failure to connect proves the API never saw the request. Once a connection exists,
+    the request may have been written and processed even if no answer (or no headers) came
+    back, so a read timeout or a lost connection is an unknown outcome, never "not sent".
+    """
     try:
         yield
     except aiohttp.ConnectionTimeoutError as exc:
@@ -136,9 +141,9 @@ def _map_transport_errors(*, sent: list[bool]) -> Any:
     except aiohttp.ClientConnectorError as exc:
         raise _Transport(f"cannot connect: {exc.os_error}", sent=False) from None
     except (TimeoutError, aiohttp.ServerTimeoutError):
-        raise _Transport("read timeout", sent=sent[0]) from None
+        raise _Transport("read timeout", sent=True) from None
     except aiohttp.ClientError as exc:
-        raise _Transport(f"connection lost ({type(exc).__name__})", sent=sent[0]) from None
+        raise _Transport(f"connection lost ({type(exc).__name__})", sent=True) from None
 
 
 def _basic_auth(api_key: str) -> str:
@@ -272,9 +277,8 @@ class RyeClient:
             ticket = await self.limits.acquire(operation)
             if before_send is not None:
                 before_send()
-            sent = [False]
             try:
-                async with self._post(operation, body, sent) as (status, headers, payload):
+                async with self._post(operation, body) as (status, headers, payload):
                     pass
             except _Transport as exc:
                 if exc.sent and unknown_on_5xx:
@@ -287,15 +291,14 @@ class RyeClient:
 
     @contextlib.asynccontextmanager
     async def _post(
-        self, operation: str, body: bytes, sent: list[bool]
+        self, operation: str, body: bytes
     ) -> AsyncIterator[tuple[int, Mapping[str, str], bytes | None]]:
         assert self._session is not None, "use RyeClient as an async context manager"
         headers = {"Authorization": self._auth, "Content-Type": "application/json"}
         if operation == "submitCart" and self._shopper_ip:
             headers["Rye-Shopper-IP"] = self._shopper_ip
-        with _map_transport_errors(sent=sent):
+        with _map_transport_errors():
             async with self._session.post(self._url, data=body, headers=headers) as response:
-                sent[0] = True
                 payload = await response.content.read(MAX_BODY_BYTES + 1)
                 too_big = len(payload) > MAX_BODY_BYTES
                 yield response.status, response.headers, None if too_big else payload

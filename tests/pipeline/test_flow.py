@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
+
 from batch_runner.core.model import ItemOutcome, OrderStatus
 from batch_runner.simulator import Behaviour, SimConfig, running_simulator
 from batch_runner.simulator.config import shopify_store
@@ -278,3 +280,18 @@ async def test_a_shared_strict_bucket_is_never_split(tmp_path: Path) -> None:
     assert code == 0
     assert stats["strict_shared"] is not False
     assert stats["rate_limited"] <= 2
+
+
+async def test_a_read_timeout_on_submit_is_polled_not_resent(tmp_path: Path) -> None:
+    """submitCart answered after the read timeout: the outcome is unknown, so poll; never resend at once."""
+    config = SimConfig(profile="happy", seed=1, script={A1: Behaviour.SUBMIT_SLOW_ONCE}, slow_s=1.5, **SIM_FAST)
+    async with running_simulator(config) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("A-1", ("AMAZON", A1))])
+        code, [record] = await run(settings_for(sim, tmp_path, path, read_timeout_s=0.5,
+                                                never_started_after_s=6.0, stuck_after_s=8.0))
+        await anyio.sleep(1.6)  # let the slow request reach the simulator's count
+        assert submits(sim, record.carts[0].cart_id) == 1
+    journal = (tmp_path / "out" / "journal.jsonl").read_text()
+    assert journal.count('"t":"submit"') == 1
+    assert code == 0
+    assert record.status is OrderStatus.PLACED
