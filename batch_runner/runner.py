@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,6 +92,7 @@ class Runner:
         )
         self._stopping = anyio.Event()
         self._done = 0
+        self._counts: dict[OrderStatus, int] = {}
         self._replacements = 0
         self._samples: list[tuple[float, int]] = []
         self._t0 = time.monotonic()
@@ -115,9 +115,12 @@ class Runner:
 
     async def run(self, journal: Journal) -> RunResult:
         ledger_path = self.out / ledger_io.LEDGER_NAME
+        done: set[tuple[str, str]] = set()
         if ledger_path.exists():
             cut_torn_tail(ledger_path)
-        done = {ledger_key(r) for r in ledger_io.read_ledger(ledger_path)} if ledger_path.exists() else set()
+            for record in ledger_io.read_ledger(ledger_path):  # earlier runs into this --out
+                done.add(ledger_key(record))
+                self._counts[record.status] = self._counts.get(record.status, 0) + 1
         limits = TierLimits(strict_rps=self.settings.strict_rps,
                             default_rps=self.settings.default_rps)
         client = RyeClient(
@@ -130,30 +133,20 @@ class Runner:
         self.limits = limits
         started = time.time()
         with ledger_io.LedgerWriter(self.out) as writer:
-            async with client, anyio.create_task_group() as tg:
-                tg.start_soon(self._sample_throughput)
-                await self._feed(tg, client, journal, writer, done)
-                await self._wait_all_finished(tg)
+            async with client, anyio.create_task_group() as sampler:
+                sampler.start_soon(self._sample_throughput)
+                async with anyio.create_task_group() as orders:  # exits once every order task has
+                    await self._feed(orders, client, journal, writer, done)
+                sampler.cancel_scope.cancel()
         self._write_stats(started)
-        result = RunResult(out_dir=self.out, interrupted=self.stopping)
-        for record in ledger_io.read_ledger(ledger_path):
-            result.counts[record.status] = result.counts.get(record.status, 0) + 1
-        return result
-
-    async def _wait_all_finished(self, tg: anyio.abc.TaskGroup) -> None:
-        while self._in_flight:
-            with anyio.move_on_after(0.5):
-                await self._idle.wait()
-        tg.cancel_scope.cancel()
+        return RunResult(counts=dict(self._counts), out_dir=self.out, interrupted=self.stopping)
 
     async def _feed(
         self, tg: anyio.abc.TaskGroup, client: RyeClient, journal: Journal,
         writer: ledger_io.LedgerWriter, done: set[tuple[str, str]],
     ) -> None:
-        self._in_flight = 0
-        self._idle = anyio.Event()
         slots = anyio.Semaphore(self.settings.max_in_flight)
-        for entry in _stream(self.input):
+        for entry in iter_orders(self.input):
             if self.stopping:
                 return
             if isinstance(entry, InvalidOrder):
@@ -168,8 +161,6 @@ class Runner:
             if self.stopping:
                 slots.release()
                 return
-            self._in_flight += 1
-            self._idle = anyio.Event()
             state = journal.states.setdefault(entry.order_id, OrderState())
             tg.start_soon(self._order_task, entry, state, client, journal, writer, slots)
 
@@ -185,12 +176,10 @@ class Runner:
             pass
         finally:
             slots.release()
-            self._in_flight -= 1
-            if not self._in_flight:
-                self._idle.set()
 
     def _finished(self, status: OrderStatus) -> None:
         self._done += 1
+        self._counts[status] = self._counts.get(status, 0) + 1
         self.progress.order_finished(status)
 
     async def _drive(
@@ -272,10 +261,6 @@ class Runner:
             interrupted=self.stopping,
             strict_shared=stats.strict_shared,
         ))
-
-
-def _stream(path: Path) -> Iterator[Order | InvalidOrder]:
-    yield from iter_orders(path)
 
 
 def _exhausted(order: Order, outcome: CartOutcome) -> dict[int, ItemResult]:
