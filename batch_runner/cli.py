@@ -24,6 +24,7 @@ from batch_runner.config import Settings, load_settings
 from batch_runner.core.model import OrderStatus
 from batch_runner.errors import BatchRunnerError, ConfigError, InputError, UsageError
 from batch_runner.journal import Journal, locked
+from batch_runner.load import summarize
 from batch_runner.logs import setup_logging
 from batch_runner.progress import make_progress
 from batch_runner.report import write_reports
@@ -178,13 +179,14 @@ async def run_job(settings: Settings, *, demo: bool = False) -> int:
     with locked(out):
         journal = Journal.open(out, input_path, check_siblings=not demo)
         try:
-            from batch_runner.load import summarize
-
-            summary = summarize(input_path)
-            _warn_deadline(settings, summary.orders, summary.items, logger)
+            shown = not settings.quiet and settings.progress != "none"
+            # A whole pass over the file: only when a total or a deadline will be shown.
+            summary = summarize(input_path) if shown or settings.deadline else None
+            if summary is not None:
+                _warn_deadline(settings, summary.orders)
             progress = make_progress(mode=settings.progress, quiet=settings.quiet, logger=logger,
                                      strict_rps=settings.strict_rps, interval_s=settings.log_interval_s)
-            progress.start(summary.orders + summary.invalid)
+            progress.start(summary.orders + summary.invalid if summary else None)
             runner = Runner(settings, progress=progress)
             try:
                 result = await _run_with_signals(runner, journal)
@@ -228,7 +230,7 @@ def _err(text: str) -> None:
     print(f"batch-runner: {text}", file=sys.stderr)  # noqa: T201
 
 
-def _warn_deadline(settings: Settings, orders: int, items: int, logger: object) -> None:
+def _warn_deadline(settings: Settings, orders: int) -> None:
     if not settings.deadline:
         return
     needed_s = _strict_estimate_s(orders, settings.strict_rps)
@@ -268,8 +270,6 @@ def _duration(seconds: float) -> str:
 
 
 def _validate(path: Path, strict_rps: float) -> int:
-    from batch_runner.load import summarize
-
     summary = summarize(path)
     for bad in summary.invalid_examples:
         field = f" field {bad.field}" if bad.field else ""
