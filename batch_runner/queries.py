@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+#: What a store holds, the same in createCart's and submitCart's answers.
+STORE_LINES = """
+fragment StoreLines on Store {
+  __typename
+  store
+  ... on AmazonStore { cartLines { quantity product { id } } }
+  ... on ShopifyStore { cartLines { quantity variant { id } } }
+}
+"""
+
 CREATE_CART = """
 mutation CreateCart($input: CartCreateInput!) {
   createCart(input: $input) {
     cart {
       id
-      stores {
-        __typename
-        store
-        ... on AmazonStore { cartLines { quantity product { id } } }
-        ... on ShopifyStore { cartLines { quantity variant { id } } }
-      }
+      stores { ...StoreLines }
     }
     errors { code message details { productIds variantIds } }
   }
 }
-"""
+""" + STORE_LINES
 
 SUBMIT_CART = """
 mutation SubmitCart($input: CartSubmitInput!) {
@@ -27,19 +32,14 @@ mutation SubmitCart($input: CartSubmitInput!) {
       stores {
         isSubmitted
         orderId
-        store {
-          __typename
-          store
-          ... on AmazonStore { cartLines { quantity product { id } } }
-          ... on ShopifyStore { cartLines { quantity variant { id } } }
-        }
+        store { ...StoreLines }
         errors { code message }
       }
     }
     errors { code message }
   }
 }
-"""
+""" + STORE_LINES
 
 CHECKOUT_BY_CART_ID = """
 query CheckoutByCartID($cartID: ID!) {
