@@ -8,7 +8,6 @@ cart_done per order; every tenth order with a replacement cart), then times Jour
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
@@ -17,7 +16,9 @@ from pathlib import Path
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the package, also when not installed
+
+from results_file import record
 
 from batch_runner.journal import JOURNAL_NAME, VERSION, Journal, file_sha256
 
@@ -56,13 +57,8 @@ def main() -> int:
         with Journal.open(out, source) as journal:
             replayed = len(journal.states)
         seconds = time.perf_counter() - started
-    figure = {"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "orders": n, "journal_lines": lines,
-              "orders_replayed": replayed, "replay_s": round(seconds, 2)}
-    print(json.dumps(figure))
-    results = ROOT / "bench" / "results" / "resume.jsonl"
-    results.parent.mkdir(exist_ok=True)
-    with results.open("a") as handle:
-        handle.write(json.dumps(figure) + "\n")
+    record("resume", {"orders": n, "journal_lines": lines, "orders_replayed": replayed,
+                      "replay_s": round(seconds, 2)})
     return 0
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,10 +22,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "runner.jsonl"
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))  # the package, also when not installed
 
 from gen_orders import write_orders
+from results_file import record
+
+from batch_runner.simulator.process import simulator_process
 
 
 @dataclass(frozen=True)
@@ -58,35 +59,14 @@ class Figures:
     exit_code: int
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_simulator(s: Scenario, port: int) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable, "-m", "batch_runner", "simulate", "--port", str(port),
-        "--profile", s.profile, "--strict-rps", str(s.strict_rps),
-        "--default-rps", str(s.default_rps), "--placement-delay", str(s.placement_delay_s),
-    ]
-    if not s.shared_strict:
-        cmd.append("--per-operation-strict")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline().decode()
-        if "http://" in line:
-            return proc
-    proc.kill()
-    raise RuntimeError("simulator did not start")
+def simulator_args(s: Scenario) -> list[str]:
+    args = ["--profile", s.profile, "--strict-rps", str(s.strict_rps),
+            "--default-rps", str(s.default_rps), "--placement-delay", str(s.placement_delay_s)]
+    return [*args, "--per-operation-strict"] if not s.shared_strict else args
 
 
 def run_scenario(s: Scenario, workdir: Path) -> Figures:
-    port = free_port()
-    sim = start_simulator(s, port)
-    try:
+    with simulator_process(*simulator_args(s)) as url:
         scenario_dir = workdir / s.name  # its own parent: identical inputs side by side are refused
         scenario_dir.mkdir()
         orders = scenario_dir / "orders.csv"
@@ -95,25 +75,23 @@ def run_scenario(s: Scenario, workdir: Path) -> Figures:
         env = {**os.environ, "RYE_API_KEY": "bench-key", "RYE_SHOPPER_IP": "203.0.113.9"}
         cmd = [
             sys.executable, "-m", "batch_runner", "run", str(orders), "--out", str(out),
-            "--api-url", f"http://127.0.0.1:{port}/v1/query",
+            "--api-url", url,
             "--strict-rps", str(s.strict_rps), "--default-rps", str(s.default_rps),
             "--poll-interval", str(max(0.2, s.placement_delay_s / 4)),
             "--never-started-after", "20", "--stuck-after", "30",
             "--max-in-flight", "400", "--quiet", "--progress", "none",
         ]
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
+        with (scenario_dir / "stderr.txt").open("wb") as err:
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - started
         code = os.waitstatus_to_exitcode(status)
         if code not in (0, 1):
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"{s.name}: runner exited {code}: {err[-2000:]}")
+            tail = (scenario_dir / "stderr.txt").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{s.name}: runner exited {code}: {tail}")
         stats = json.loads((out / "run_stats.json").read_text())
         latency = _mean_latency(out / "ledger.jsonl")
-    finally:
-        sim.terminate()
-        sim.wait(10)
     strict = stats["strict_requests"]
     return Figures(
         scenario=s.name, orders=s.orders, wall_s=round(wall, 2), strict_calls=strict,
@@ -181,21 +159,12 @@ def main() -> int:
     parser.add_argument("--only", default="")
     parser.add_argument("--validate-rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    RESULTS.parent.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
     with tempfile.TemporaryDirectory() as tmp:
         for scenario in scenarios(args.quick):
-            if not scenario.name.startswith(args.only):
-                continue
-            figures = run_scenario(scenario, Path(tmp))
-            print(json.dumps(asdict(figures)))
-            with RESULTS.open("a") as out:
-                out.write(json.dumps({"at": stamp, **asdict(figures)}) + "\n")
+            if scenario.name.startswith(args.only):
+                record("runner", asdict(run_scenario(scenario, Path(tmp))))
         if not args.only or args.only.startswith("validate"):
-            memory = validate_memory(Path(tmp), args.validate_rows)
-            print(json.dumps(memory))
-            with RESULTS.open("a") as out:
-                out.write(json.dumps({"at": stamp, "scenario": "validate-memory", **memory}) + "\n")
+            record("runner", {"scenario": "validate-memory", **validate_memory(Path(tmp), args.validate_rows)})
     return 0
 
 

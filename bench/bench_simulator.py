@@ -12,9 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import json
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,9 +19,12 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the package, also when not installed
+
+from results_file import record
 
 from batch_runner import queries
+from batch_runner.simulator.process import simulator_process
 
 HEADERS = {"Authorization": "Basic " + base64.b64encode(b"bench:").decode(), "Rye-Shopper-IP": "1.2.3.4"}
 BUYER = {"firstName": "A", "lastName": "B", "address1": "1", "city": "C", "postalCode": "1", "countryCode": "US"}
@@ -63,30 +63,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "batch_runner", "simulate", "--port", str(port), "--profile", "happy",
-         "--strict-rps", "1000000", "--default-rps", "1000000"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert sim.stdout is not None
-        sim.stdout.readline()
-        rate = asyncio.run(drive(f"http://127.0.0.1:{port}/v1/query", args.seconds, args.concurrency))
-    finally:
-        sim.terminate()
-        sim.wait(10)
-        if sim.stdout is not None:
-            sim.stdout.close()
-    figure = {"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "requests_per_s": round(rate, 1),
-              "mix": "create:submit:poll 1:1:3", "concurrency": args.concurrency}
-    print(json.dumps(figure))
-    results = ROOT / "bench" / "results" / "simulator.jsonl"
-    results.parent.mkdir(exist_ok=True)
-    with results.open("a") as out:
-        out.write(json.dumps(figure) + "\n")
+    with simulator_process("--profile", "happy", "--strict-rps", "1000000",
+                           "--default-rps", "1000000") as url:
+        rate = asyncio.run(drive(url, args.seconds, args.concurrency))
+    record("simulator", {"requests_per_s": round(rate, 1), "mix": "create:submit:poll 1:1:3",
+                         "concurrency": args.concurrency})
     return 0
 
 

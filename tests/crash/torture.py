@@ -12,7 +12,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from batch_runner.simulator.process import simulator_process
 
 BUYER = {
     "first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com",
@@ -39,12 +40,6 @@ class TortureReport:
     ledger_status: dict[str, int] = field(default_factory=dict)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def write_orders(path: Path, n: int, rng: random.Random) -> None:
     """Orders of 1-3 items with product ids unique to each order, so truth maps back to orders."""
     with path.open("w") as out:
@@ -58,31 +53,17 @@ def write_orders(path: Path, n: int, rng: random.Random) -> None:
             out.write(json.dumps({"order_id": f"T-{i}", "buyer": BUYER, "items": items}) + "\n")
 
 
-def start_simulator(port: int, seed: int) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "batch_runner", "simulate", "--port", str(port),
-           "--profile", "chaos", "--seed", str(seed), "--strict-rps", "400",
-           "--default-rps", "2000", "--placement-delay", "0.4"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if "http://" in proc.stdout.readline().decode():
-            return proc
-    proc.kill()
-    raise RuntimeError("simulator did not start")
-
-
-def truth(port: int) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sim/truth", timeout=10) as resp:
+def truth(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url.replace("/v1/query", "/_sim/truth"), timeout=10) as resp:
         return json.loads(resp.read())  # type: ignore[no-any-return]
 
 
-def run_until_done(input_path: Path, out: Path, port: int, *, kills: int, seed: int,
+def run_until_done(input_path: Path, out: Path, url: str, *, kills: int, seed: int,
                    max_kill_after_s: float, strict_rps: float, report: TortureReport) -> None:
     rng = random.Random(seed)
     env = {**os.environ, "RYE_API_KEY": "torture-key", "RYE_SHOPPER_IP": "203.0.113.5"}
     cmd = [sys.executable, "-m", "batch_runner", "run", str(input_path), "--out", str(out),
-           "--api-url", f"http://127.0.0.1:{port}/v1/query", "--strict-rps", str(strict_rps),
+           "--api-url", url, "--strict-rps", str(strict_rps),
            "--default-rps", "2000", "--poll-interval", "0.2", "--never-started-after", "1.5",
            "--stuck-after", "2.5", "--quiet", "--progress", "none"]
     while True:
@@ -173,18 +154,13 @@ def torture(workdir: Path, *, orders: int, kills: int, seed: int, max_kill_after
     report = TortureReport()
     input_path = workdir / "orders.jsonl"
     write_orders(input_path, orders, random.Random(seed))
-    port = free_port()
-    sim = start_simulator(port, seed)
-    try:
-        run_until_done(input_path, workdir / "out", port, kills=kills, seed=seed,
+    sim_args = ("--profile", "chaos", "--seed", str(seed), "--strict-rps", "400",
+                "--default-rps", "2000", "--placement-delay", "0.4")
+    with simulator_process(*sim_args) as url:
+        run_until_done(input_path, workdir / "out", url, kills=kills, seed=seed,
                        max_kill_after_s=max_kill_after_s, strict_rps=strict_rps, report=report)
         if report.final_exit is not None:
-            check(input_path, workdir / "out", truth(port), report)
-    finally:
-        sim.terminate()
-        sim.wait(10)
-        if sim.stdout is not None:
-            sim.stdout.close()
+            check(input_path, workdir / "out", truth(url), report)
     return report
 
 
