@@ -10,6 +10,7 @@ import asyncio
 import base64
 import binascii
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -277,15 +278,20 @@ def _cart_id(operation: str, variables: dict[str, Any]) -> str | None:
 
 
 @asynccontextmanager
-async def running_simulator(config: SimConfig) -> AsyncIterator[Simulator]:
-    """Start the simulator on loopback (a free port unless config.port is set) and stop it after."""
+async def running_simulator(
+    config: SimConfig, *, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[Simulator]:
+    """Start the simulator on loopback (a free port unless config.port is set) and stop it after.
+
+    With `ssl_context` it serves HTTPS (tests of certificate verification)."""
     sim = Simulator(config)
     runner = web.AppRunner(sim.app(), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1]
-    sim.url = f"http://{config.host}:{port}/v1/query"
+    scheme = "https" if ssl_context is not None else "http"
+    sim.url = f"{scheme}://{config.host}:{port}/v1/query"
     try:
         yield sim
     finally:
