@@ -12,7 +12,8 @@ import binascii
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -33,13 +34,27 @@ from graphql import (
     validate,
 )
 
-from batch_runner.simulator.config import CHAOS_FAULTS, Behaviour, SimConfig
+from batch_runner.simulator.config import (
+    CHAOS_FAULTS,
+    PROCESSED_FAULTS,
+    Behaviour,
+    Fault,
+    SimConfig,
+)
 from batch_runner.simulator.ratelimit import Tiers
 from batch_runner.simulator.world import ApiFailure, GroundTruth, World
 
-SCHEMA: GraphQLSchema = build_schema(
-    (resources.files("batch_runner.simulator") / "schema.graphql").read_text()
-)
+_SDL = (resources.files("batch_runner.simulator") / "schema.graphql").read_text()
+SCHEMA: GraphQLSchema = build_schema(_SDL)
+#: A newer API than the runner was written for (SimConfig.newer_api): values it has never seen.
+NEWER_SDL = """
+extend enum OrderStatus { ON_HOLD }
+extend enum CheckoutStatus { ON_HOLD }
+extend enum SubmitCartResultErrorCode { ORDER_LIMIT_EXCEEDED }
+type OrderHeldOrderEvent implements OrderEvent { id: ID! createdAt: DateTime! holdReason: String }
+"""
+SCHEMA_NEWER: GraphQLSchema = build_schema(_SDL + NEWER_SDL)
+HTML_ERROR_PAGE = b"<!DOCTYPE html><html><head><title>Error</title></head><body><h1>Something went wrong</h1></body></html>"
 TRANSPORT_ONCE = {
     Behaviour.SUBMIT_503_ONCE: "503", Behaviour.SUBMIT_RESET_ONCE: "reset",
     Behaviour.SUBMIT_504_AFTER_ONCE: "504_after", Behaviour.SUBMIT_SLOW_ONCE: "slow",
@@ -78,6 +93,14 @@ class Simulator:
         self._log: list[RequestLogEntry] = []
         self._down = False
         self._chaos = random.Random(config.seed + 1)
+        self._faults: dict[str, deque[Fault | None]] = {}
+        for operation, faults in config.faults.items():
+            self.add_faults(operation, faults)
+        self.schema = SCHEMA_NEWER if config.newer_api else SCHEMA
+        self.server: web.Server | None = None  #: set by running_simulator, to count connections
+        self.peak_connections = 0  #: most TCP connections open at once, seen at request arrival
+        self.peak_requests = 0  #: most requests being handled at once
+        self._active = 0
         self.url = ""
 
     def __repr__(self) -> str:
@@ -91,6 +114,24 @@ class Simulator:
 
     def set_down(self, down: bool) -> None:
         self._down = down
+
+    def add_faults(self, operation: str, faults: Sequence[Fault | None]) -> None:
+        """Script the next requests of `operation` (after those already scripted)."""
+        self._faults.setdefault(operation, deque()).extend(faults)
+
+    @property
+    def requests_in_progress(self) -> int:
+        """Requests being handled now, e.g. slow answers the client stopped waiting for."""
+        return self._active
+
+    def faults_left(self, operation: str) -> int:
+        return len(self._faults.get(operation, ()))
+
+    def make_carts_unavailable(self, code: str, cart_ids: Iterable[str] | None = None) -> None:
+        """From now on these carts (default: all so far) answer `code`: CART_NOT_FOUND_ERROR
+        (the API forgot them) or CART_EXPIRED_ERROR (older than Rye keeps carts)."""
+        for cart_id in list(self.world.carts) if cart_ids is None else cart_ids:
+            self.world.gone[cart_id] = code
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.config.max_body_bytes)
@@ -109,7 +150,7 @@ class Simulator:
             except GraphQLError as exc:
                 cached = _Document(None, (exc.formatted,), "invalid")
             else:
-                errors = validate(SCHEMA, node)
+                errors = validate(self.schema, node)
                 cached = _Document(None if errors else node, tuple(e.formatted for e in errors),
                                    _root_field(node))
             if len(self._documents) < 1000:
@@ -135,9 +176,6 @@ class Simulator:
                                          self.tiers.bucket(op).tier))
 
     def _refuse_early(self, request: web.Request) -> web.Response | None:
-        if self._down:
-            self._record("unknown", None, 503, False)
-            return _json({"errors": [{"message": "Service Unavailable"}]}, 503)
         auth = self._authorized(request)
         if auth != 200:
             self._record("unknown", None, auth, False)
@@ -145,6 +183,16 @@ class Simulator:
         return None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.server is not None:
+            self.peak_connections = max(self.peak_connections, len(self.server.connections))
+        self._active += 1
+        self.peak_requests = max(self.peak_requests, self._active)
+        try:
+            return await self._handle(request)
+        finally:
+            self._active -= 1
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         if (refused := self._refuse_early(request)) is not None:
             return refused
         try:
@@ -157,6 +205,9 @@ class Simulator:
         now = time.monotonic()
         unix = self.config.reset_style == "unix"
         cart_id = _cart_id(doc.operation, variables)
+        if self._down:  # read first, so that the log names the operation and cart refused
+            self._record(doc.operation, cart_id, 503, False)
+            return _json({"errors": [{"message": "Service Unavailable"}]}, 503)
         if not bucket.take(now):
             self._record(doc.operation, cart_id, 429, False)
             return _json({"errors": [{"message": "Too Many Requests"}]}, 429,
@@ -166,26 +217,60 @@ class Simulator:
             self._record(doc.operation, cart_id, 200, False)
             return _json({"errors": list(doc.errors)}, 200, headers)
         fault = self._fault(doc.operation, cart_id)
-        if fault == "503":
-            self._record(doc.operation, cart_id, 503, False)
-            return _json({"errors": [{"message": "Service Unavailable"}]}, 503, headers)
-        if fault == "reset":
-            self._record(doc.operation, cart_id, 0, False)
-            if request.transport is not None:
-                request.transport.abort()
-            return web.Response(status=500)
-        if fault == "slow":
+        if fault is not None and fault not in PROCESSED_FAULTS:
+            limited = bucket.headers(limited=True, unix=unix)
+            return self._unprocessed(fault, doc.operation, cart_id, request, headers, limited)
+        if fault == Fault.SLOW:
             await asyncio.sleep(self.config.slow_s)
         body = self._execute(doc.node, variables, request)
-        if fault == "504_after":
+        if doc.operation == "createCart":
+            cart_id = _created_cart_id(body)
+        if fault == Fault.TIMEOUT_AFTER:
             self._record(doc.operation, cart_id, 504, True)
             return _json({"errors": [{"message": "Gateway Timeout"}]}, 504, headers)
         self._record(doc.operation, cart_id, 200, True)
-        return _json(body, 200, headers)
+        return _json(self._shape(fault, body), 200, headers)
+
+    def _shape(self, fault: str | None, body: dict[str, Any]) -> dict[str, Any]:
+        """A processed answer, altered by the faults that keep it a 200."""
+        if fault == Fault.SHRINK_ORDERS:
+            checkout = (body.get("data") or {}).get("checkoutByCartID") or {}
+            checkout["orders"] = checkout.get("orders", [])[1:]
+        if fault in (Fault.HUGE, Fault.PADDED):
+            size = self.config.huge_body_bytes if fault == Fault.HUGE else self.config.padded_body_bytes
+            body["padding"] = "x" * max(0, size - len(orjson.dumps(body)))
+        return body
+
+    def _unprocessed(self, fault: str, operation: str, cart_id: str | None, request: web.Request,
+                     headers: dict[str, str], limited: dict[str, str]) -> web.Response:
+        """An answer from before the resolvers: 503, reset, scripted 429s, malformed answers."""
+        if fault == Fault.UNAVAILABLE:
+            self._record(operation, cart_id, 503, False)
+            return _json({"errors": [{"message": "Service Unavailable"}]}, 503, headers)
+        if fault == Fault.RESET:
+            self._record(operation, cart_id, 0, False)
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
+        if fault in (Fault.RATE_LIMITED, Fault.RATE_LIMITED_BARE):
+            self._record(operation, cart_id, 429, False)
+            refill = {**limited, "Ratelimit-Remaining": "0",
+                      "Ratelimit-Reset": f"{self.config.fault_reset_s:g}"}
+            return _json({"errors": [{"message": "Too Many Requests"}]}, 429,
+                         refill if fault == Fault.RATE_LIMITED else None)
+        self._record(operation, cart_id, 200, False)
+        if fault == Fault.HTML:
+            return web.Response(body=HTML_ERROR_PAGE, status=200, content_type="text/html")
+        if fault == Fault.NO_DATA:
+            return _json({"message": "internal error", "requestId": "sim"})
+        return _json({"errors": [{"message": "Internal server error"}]})  # ERRORS_ONLY
 
     def _fault(self, operation: str, cart_id: str | None) -> str | None:
-        fault = self._pick_fault(operation, cart_id)
-        if fault in ("503", "reset") and operation == "submitCart" and cart_id in self.world.carts:
+        scripted = self._faults.get(operation)
+        fault = scripted.popleft() if scripted else self._pick_fault(operation, cart_id)
+        unprocessed = fault is not None and fault not in PROCESSED_FAULTS and fault not in (
+            Fault.RATE_LIMITED, Fault.RATE_LIMITED_BARE)
+        if unprocessed and operation == "submitCart" and cart_id in self.world.carts:
             self.world.carts[cart_id].submit_requests += 1  # seen, not processed
         return fault
 
@@ -211,7 +296,7 @@ class Simulator:
         ctx: dict[str, Any] = {"now": time.monotonic(), "retryable": "absent",
                                "shopper_ip": bool(request.headers.get("Rye-Shopper-IP")
                                                   or request.headers.get("x-rye-shopper-ip"))}
-        result = execute(SCHEMA, node, root_value=_Root(self.world), context_value=ctx,
+        result = execute(self.schema, node, root_value=_Root(self.world), context_value=ctx,
                          variable_values=variables)
         assert isinstance(result, ExecutionResult)  # every resolver is synchronous
         body: dict[str, Any] = {"data": result.data}
@@ -267,6 +352,12 @@ def _root_field(node: DocumentNode) -> str:
     return "invalid"
 
 
+def _created_cart_id(body: dict[str, Any]) -> str | None:
+    created = (body.get("data") or {}).get("createCart") or {}
+    value = (created.get("cart") or {}).get("id")
+    return value if isinstance(value, str) else None
+
+
 def _cart_id(operation: str, variables: dict[str, Any]) -> str | None:
     if operation in ("submitCart",):
         value = (variables.get("input") or {}).get("id")
@@ -290,6 +381,7 @@ async def running_simulator(
     site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1]
+    sim.server = runner.server
     scheme = "https" if ssl_context is not None else "http"
     sim.url = f"{scheme}://{config.host}:{port}/v1/query"
     try:

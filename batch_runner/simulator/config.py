@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -28,6 +28,32 @@ class Behaviour(StrEnum):
     SUBMIT_RESET_ONCE = "SUBMIT_RESET_ONCE"  #: first submit: connection closed, not processed
     SUBMIT_SLOW_ONCE = "SUBMIT_SLOW_ONCE"  #: first submit: answered after slow_s, processed
     UNKNOWN_EVENT = "UNKNOWN_EVENT"  #: the order ends CANCELLED, a state the runner does not expect
+    # A newer API than the runner's (SimConfig.newer_api): values the runner has never seen.
+    NEWER_STATUS = "NEWER_STATUS"  #: the order (and checkout) goes to status ON_HOLD
+    NEWER_EVENT = "NEWER_EVENT"  #: the order shows an OrderHeldOrderEvent and stays PROCESSING
+    NEWER_SUBMIT_ERROR = "NEWER_SUBMIT_ERROR"  #: submit: ORDER_LIMIT_EXCEEDED, retryable absent
+
+
+class Fault(StrEnum):
+    """What one request gets instead of a plain answer (SimConfig.faults, Simulator.add_faults)."""
+
+    RATE_LIMITED = "429"  #: 429 with Ratelimit-* headers (Reset = fault_reset_s), not processed
+    RATE_LIMITED_BARE = "429_bare"  #: 429 without any Ratelimit-* header, not processed
+    UNAVAILABLE = "503"  #: 503 before processing
+    RESET = "reset"  #: the connection is closed before processing
+    TIMEOUT_AFTER = "504_after"  #: processed, then 504
+    SLOW = "slow"  #: processed and answered after slow_s
+    HTML = "html"  #: a proxy's HTML error page with HTTP 200, not processed
+    NO_DATA = "no_data"  #: HTTP 200, a JSON object with neither data nor errors, not processed
+    ERRORS_ONLY = "errors_only"  #: HTTP 200, a GraphQL errors array without data, not processed
+    HUGE = "huge"  #: processed; the answer is padded to huge_body_bytes
+    PADDED = "padded"  #: processed; the answer is padded to padded_body_bytes (a sane size)
+    SHRINK_ORDERS = "shrink_orders"  #: checkoutByCartID, processed, its first order left out
+
+
+#: Faults after which the request was processed by the API.
+PROCESSED_FAULTS = frozenset({Fault.TIMEOUT_AFTER, Fault.SLOW, Fault.HUGE, Fault.PADDED,
+                              Fault.SHRINK_ORDERS})
 
 
 #: A plausible night: (behaviour, weight out of 1000) for the "realistic" profile.
@@ -59,6 +85,15 @@ class SimConfig:
     require_auth: bool = True
     refused_keys: frozenset[str] = frozenset({"revoked-key"})
     max_body_bytes: int = 1 << 20
+    #: operation name -> faults for its next requests, in order (None: answer normally). Counted
+    #: over requests that pass auth and the rate tier; a fault applies to one request.
+    faults: Mapping[str, Sequence[Fault | None]] = field(default_factory=dict)
+    fault_reset_s: float = 1.0  #: Ratelimit-Reset of a scripted 429
+    huge_body_bytes: int = 8 << 20
+    padded_body_bytes: int = 1 << 20
+    #: Serve a newer schema: OrderStatus/CheckoutStatus ON_HOLD, OrderHeldOrderEvent,
+    #: SubmitCartResultErrorCode ORDER_LIMIT_EXCEEDED (needed by the NEWER_* behaviours).
+    newer_api: bool = False
 
 
 def behaviour_of(product_id: str, config: SimConfig) -> Behaviour:

@@ -111,6 +111,8 @@ class World:
         self.carts: dict[str, SimCart] = {}
         self.orders: dict[str, SimOrder] = {}
         self.used: Counter[tuple[str, Behaviour]] = Counter()
+        #: carts the API no longer serves: cart id -> CART_NOT_FOUND_ERROR or CART_EXPIRED_ERROR
+        self.gone: dict[str, str] = {}
 
     # --- behaviours ----------------------------------------------------------------------------
 
@@ -150,8 +152,10 @@ class World:
         return cart, errors
 
     def get_cart(self, cart_id: str) -> SimCart:
+        if self.gone.get(cart_id) == "CART_EXPIRED_ERROR":
+            raise ApiFailure("CART_EXPIRED_ERROR", f"Cart expired: {cart_id}")
         cart = self.carts.get(cart_id)
-        if cart is None:
+        if cart is None or cart_id in self.gone:
             raise ApiFailure("CART_NOT_FOUND_ERROR", f"Cart not found: {cart_id}")
         return cart
 
@@ -174,6 +178,7 @@ class World:
             (Behaviour.SUBMIT_FAIL_ABSENT, "SUBMIT_CART_FAILED", None),
             (Behaviour.SUBMIT_RETRYABLE_ALWAYS, "UPSTREAM_SERVICE_ERROR", True),
             (Behaviour.SUBMIT_RETRYABLE_ONCE, "UPSTREAM_SERVICE_ERROR", True),
+            (Behaviour.NEWER_SUBMIT_ERROR, "ORDER_LIMIT_EXCEEDED", None),
         ):
             if any(self.fires(pid, behaviour) for pid in pids):
                 return self._cart_error(cart, code, f"Submission failed: {code}"), retryable, 0
@@ -212,6 +217,7 @@ class World:
 
     def _fate(self, pids: list[str]) -> Behaviour:
         for behaviour in (Behaviour.STUCK, Behaviour.ACTION_REQUIRED, Behaviour.UNKNOWN_EVENT,
+                          Behaviour.NEWER_STATUS, Behaviour.NEWER_EVENT,
                           Behaviour.PLACE_FAIL_FALSE, Behaviour.PLACE_FAIL_ABSENT,
                           Behaviour.PLACE_FAIL_RETRYABLE_ALWAYS, Behaviour.PLACE_FAIL_RETRYABLE_ONCE):
             if any(self.fires(pid, behaviour) for pid in pids):
@@ -255,6 +261,11 @@ class World:
         events = [self._event("OrderSubmissionStartedOrderEvent", order, t0 + self.config.start_delay_s)]
         if order.fate is Behaviour.STUCK:
             return "PROCESSING", events, []
+        if order.fate is Behaviour.NEWER_STATUS:
+            return "ON_HOLD", events, []
+        if order.fate is Behaviour.NEWER_EVENT:
+            held = self._event("OrderHeldOrderEvent", order, t0 + self.config.start_delay_s)
+            return "PROCESSING", [*events, {**held, "holdReason": "risk review"}], []
         if order.fate is Behaviour.ACTION_REQUIRED:
             return "ACTION_REQUIRED", events, [{"__typename": "CompletePaymentChallenge",
                                                 "redirectURL": f"https://pay.example/3ds/{order.id}"}]
@@ -315,6 +326,8 @@ def checkout_status(statuses: list[str]) -> str:
         return "PENDING"
     if "ACTION_REQUIRED" in statuses:
         return "ACTION_REQUIRED"
+    if "ON_HOLD" in statuses:  # newer_api only
+        return "ON_HOLD"
     if any(s in ("PENDING", "PROCESSING") for s in statuses):
         return "PROCESSING"
     if all(s == "SUCCEEDED" for s in statuses):
