@@ -299,9 +299,8 @@ class RyeClient:
             headers["Rye-Shopper-IP"] = self._shopper_ip
         with _map_transport_errors():
             async with self._session.post(self._url, data=body, headers=headers) as response:
-                payload = await response.content.read(MAX_BODY_BYTES + 1)
-                too_big = len(payload) > MAX_BODY_BYTES
-                yield response.status, response.headers, None if too_big else payload
+                payload = await _read_bounded(response)
+                yield response.status, response.headers, payload
 
     def _interpret(
         self, operation: str, status: int, payload: bytes | None, *, unknown_on_5xx: bool
@@ -325,6 +324,24 @@ class RyeClient:
         if not isinstance(parsed, dict):
             return OutcomeUnknown(reason="answer is not a JSON object")
         return _Reply(status, parsed)
+
+
+async def _read_bounded(response: aiohttp.ClientResponse) -> bytes | None:
+    """The whole body, however many reads it takes, or None (connection dropped) past the bound.
+
+    (`content.read(n)` returns whatever has arrived, so one call is not the whole body.)
+    """
+    if response.content_length is not None and response.content_length > MAX_BODY_BYTES:
+        response.close()
+        return None
+    chunks, size = [], 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            response.close()
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 # --- parsing helpers (raw JSON stays in this module) --------------------------------------------
