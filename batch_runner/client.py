@@ -264,6 +264,9 @@ class RyeClient:
         if not isinstance(reply, _Reply):
             return reply
         data = _data(reply, operation)
+        if data is None:  # garbled, not a refusal: the API may have processed it
+            reason = f"HTTP {reply.status} answer with neither data.{operation} nor errors"
+            return OutcomeUnknown(reason=reason) if unknown_on_5xx else NotSent(reason=reason)
         return data if isinstance(data, Refused) else (reply, data)
 
     async def _call(
@@ -347,7 +350,8 @@ async def _read_bounded(response: aiohttp.ClientResponse) -> bytes | None:
 # --- parsing helpers (raw JSON stays in this module) --------------------------------------------
 
 
-def _data(reply: _Reply, field: str) -> dict[str, Any] | Refused:
+def _data(reply: _Reply, field: str) -> dict[str, Any] | Refused | None:
+    """`data.<field>`; a Refused for a GraphQL errors array without it; None for neither."""
     body = reply.body or {}
     data = body.get("data")
     value = data.get(field) if isinstance(data, dict) else None
@@ -358,7 +362,7 @@ def _data(reply: _Reply, field: str) -> dict[str, Any] | Refused:
         first = errors[0]
         code = (first.get("extensions") or {}).get("code") or "GRAPHQL_ERROR"
         return Refused(code=str(code), message=str(first.get("message", ""))[:500])
-    return Refused(code="NO_DATA", message=f"HTTP {reply.status} answer without data.{field}")
+    return None
 
 
 def _errors(data: Mapping[str, Any]) -> tuple[ApiError, ...]:
