@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -28,8 +29,20 @@ BUYER_FIELDS = ("first_name", "last_name", "email", "phone", "address1", "addres
 BUYER_REQUIRED = ("first_name", "last_name", "email", "address1", "city", "postal_code",
                   "country_code")
 BILLING_REQUIRED = ("first_name", "last_name", "address1", "city", "postal_code", "country_code")
+#: Larger quantities are refused as a likely typo (an extra digit or a pasted id); a real bulk order
+#: that large is split into several orders on purpose.
 MAX_QUANTITY = 10_000
+#: The longest value any field may hold, in characters; longer values are INVALID naming the field.
 MAX_FIELD = 10_000
+#: A longer physical line is INVALID without being held in memory (a CSV row or a JSONL order is
+#: at most a few hundred kB); also the csv module's field limit, so a long quoted field that spans
+#: lines is read whole and reported once, by its column, instead of breaking the rows after it.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+#: A whole number in ASCII digits only: full-width or superscript digits are not read as numbers.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,30}")
+#: Every CSV column the loader reads; a header that names one of them twice is refused.
+KNOWN_COLUMNS = frozenset({*REQUIRED_COLUMNS, *BUYER_FIELDS, "payment_token",
+                           *(f"billing_{n}" for n in BUYER_FIELDS)})
 
 
 class SeenIds:
@@ -96,7 +109,7 @@ def parse_quantity(value: object, field: str = "quantity") -> int:
         raise _Bad(field, f"quantity must be a whole number >= 1, got {value!r}")
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
         number = int(value.strip())
     else:
         shown = value if not isinstance(value, str) else value[:20]
@@ -112,9 +125,13 @@ def parse_item(marketplace: object, product_id: object, quantity: object, prefix
     market = str(marketplace or "").strip().upper()
     if market not in Marketplace.__members__:
         raise _Bad(f"{prefix}marketplace", f"marketplace must be AMAZON or SHOPIFY, got {str(marketplace)[:20]!r}")
-    pid = str(product_id or "").strip() if isinstance(product_id, str | int) else ""
+    if product_id is not None and (not isinstance(product_id, str | int) or isinstance(product_id, bool)):
+        raise _Bad(f"{prefix}product_id", f"product_id must be text, got {str(product_id)[:20]!r}")
+    pid = str(product_id or "").strip()
     if not pid:
         raise _Bad(f"{prefix}product_id", "product_id is empty")
+    if len(pid) > MAX_FIELD:
+        raise _Bad(f"{prefix}product_id", f"product_id is longer than {MAX_FIELD} characters")
     return LineItem(marketplace=Marketplace(market), product_id=pid,
                     quantity=parse_quantity(quantity, f"{prefix}quantity"))
 
@@ -139,19 +156,29 @@ def parse_address(values: Mapping[str, object], required: tuple[str, ...], prefi
 
 
 class _LineCounter:
-    """Feeds csv.reader decoded lines and knows the physical line each record started on."""
+    """Feeds csv.reader decoded lines and knows the physical line each record started on.
 
-    def __init__(self, raw: Iterator[bytes]) -> None:
+    A line longer than MAX_LINE_BYTES is skipped without being held and handed on as an empty
+    line; its number goes into `overlong`. Lines that are not UTF-8 go into `undecodable`.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
         self.line = 0
         self.undecodable: set[int] = set()
+        self.overlong: set[int] = set()
 
     def __iter__(self) -> _LineCounter:
         return self
 
     def __next__(self) -> str:
-        data = next(self._raw)
+        data = _read_line(self._raw)
+        if data is None:
+            raise StopIteration
         self.line += 1
+        if data is _OVERLONG:
+            self.overlong.add(self.line)
+            return "\n"
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
@@ -159,20 +186,51 @@ class _LineCounter:
             return data.decode("utf-8", errors="replace")
 
 
-def _columns(path: Path, header: list[str]) -> list[str]:
+_OVERLONG = b"<overlong>"
+_NOT_UTF8 = "the line is not valid UTF-8; save the file as UTF-8"
+
+
+def _read_line(handle: BinaryIO) -> bytes | None:
+    """The next physical line; _OVERLONG (after skipping it) when it is longer than MAX_LINE_BYTES."""
+    data = handle.readline(MAX_LINE_BYTES + 1)
+    if not data:
+        return None
+    if len(data) <= MAX_LINE_BYTES:
+        return data
+    while data and not data.endswith(b"\n"):
+        data = handle.readline(1 << 20)
+    return _OVERLONG
+
+
+def _columns(path: Path, header: list[str], undecodable: bool) -> list[str]:
+    if undecodable:
+        raise InputError(f"{path}:1: the header line is not UTF-8 text; save the file as UTF-8 CSV")
     columns = [h.strip().lstrip(codecs.BOM_UTF8.decode()).strip().lower() for h in header]
+    if not any(columns):
+        raise InputError(f"{path}:1: line 1 is blank; a CSV needs its header on line 1 "
+                         f"(required columns: {', '.join(REQUIRED_COLUMNS)})")
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise InputError(f"{path}:1: required columns missing: {', '.join(missing)}")
+    twice = sorted({c for c in columns if c in KNOWN_COLUMNS and columns.count(c) > 1})
+    if twice:
+        raise InputError(f"{path}:1: the header names a column more than once (names are "
+                         f"case-insensitive): {', '.join(twice)}; keep one of each")
     return columns
 
 
-def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, str] | None, str | None]]:
-    """(line, row or None, problem) per record; the header is checked here."""
+#: (line, row, problem, field): row is None when the record cannot be split into the header's
+#: columns; problem (with the offending field, if one) when the record must not be used.
+_Record = tuple[int, dict[str, str] | None, str | None, str | None]
+
+
+def _csv_records(path: Path) -> Iterator[_Record]:
+    """One _Record per non-blank CSV record; the header is checked here."""
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    csv.field_size_limit(MAX_LINE_BYTES)  # the default, 128 KiB, would split a long quoted field
     with handle:
         lines = _LineCounter(handle)
         reader = csv.reader(lines)
@@ -181,8 +239,12 @@ def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, str] | None, str |
         except StopIteration:
             raise InputError(f"{path}: the file is empty; a CSV needs a header line") from None
         except csv.Error as exc:
-            raise InputError(f"{path}:1: the header cannot be read ({exc})") from None
-        columns = _columns(path, header)
+            hint = "; lines seem to end in a bare CR: save with LF or CRLF line ends" if "new-line" in str(exc) else ""
+            raise InputError(f"{path}:1: the header cannot be read as CSV ({exc}){hint}") from None
+        if 1 in lines.overlong:
+            raise InputError(f"{path}:1: the header line is longer than {MAX_LINE_BYTES} bytes; "
+                             "this is not an orders CSV")
+        columns = _columns(path, header, 1 in lines.undecodable)
         while True:
             start = lines.line + 1
             try:
@@ -190,16 +252,38 @@ def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, str] | None, str |
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield start, None, f"the row cannot be read as CSV ({exc})"
+                yield start, None, f"the row cannot be read as CSV ({exc})", None
                 continue
-            if not any(cell.strip() for cell in row):
-                continue
-            if any(n in lines.undecodable for n in range(start, lines.line + 1)):
-                yield start, None, "the line is not valid UTF-8; save the file as UTF-8"
-            elif len(row) != len(columns):
-                yield start, None, f"the row has {len(row)} fields, the header has {len(columns)}"
-            else:
-                yield start, dict(zip(columns, (cell.strip() for cell in row), strict=True)), None
+            record = _record(start, row, columns, lines)
+            if record is not None:
+                yield record
+
+
+def _record(start: int, row: list[str], columns: list[str], lines: _LineCounter) -> _Record | None:
+    """The record that began on line `start`; None for a blank one."""
+    span = range(start, lines.line + 1)
+    if too_long := [n for n in span if n in lines.overlong]:
+        return start, None, f"line {too_long[0]} is longer than {MAX_LINE_BYTES} bytes", None
+    if not any(cell.strip() for cell in row):
+        return None
+    undecodable = any(n in lines.undecodable for n in span)
+    if len(row) != len(columns):
+        if undecodable:
+            return start, None, _NOT_UTF8, None
+        problem = f"the row has {len(row)} fields, the header has {len(columns)}"
+        if lines.line > start:  # an unclosed quote swallows the lines after it into one field
+            problem += (f"; a quoted field runs from line {start} to line {lines.line}, so lines "
+                        f"{start + 1}-{lines.line} were read as part of this row (an unclosed quote?)")
+        return start, None, problem, None
+    values = dict(zip(columns, (cell.strip() for cell in row), strict=True))
+    long_field = next((c for c in columns if c in KNOWN_COLUMNS and len(values[c]) > MAX_FIELD), None)
+    if long_field == "order_id":
+        values["order_id"] = ""  # not an id anyone wrote; reported without one
+    if undecodable:
+        return start, values, _NOT_UTF8, None
+    if long_field:
+        return start, values, f"{long_field} is longer than {MAX_FIELD} characters", long_field
+    return start, values, None, None
 
 
 def _csv_order(path: Path, rows: list[tuple[int, dict[str, str]]]) -> Order:
@@ -238,13 +322,18 @@ def _salvage(rows: list[tuple[int, dict[str, str]]]) -> tuple[LineItem, ...]:
     return tuple(items)
 
 
-def _finish_csv_block(path: Path, rows: list[tuple[int, dict[str, str]]], seen: SeenIds) -> Order | InvalidOrder:
+def _finish_csv_block(path: Path, rows: list[tuple[int, dict[str, str]]], seen: SeenIds,
+                      broken: tuple[int, str | None, str] | None) -> Order | InvalidOrder:
     order_id = rows[0][1]["order_id"]
     if not seen.add(order_id):
         return InvalidOrder(order_id=order_id, file=str(path), line=rows[0][0], field="order_id",
                             message=f"DUPLICATE_ORDER_ID: order {order_id} appeared earlier in the "
                                     "file; orders' rows must be contiguous. None of these items were sent.",
                             items=_salvage(rows))
+    if broken is not None:
+        line, field, message = broken
+        return InvalidOrder(order_id=order_id, file=str(path), line=line, field=field,
+                            message=message, items=_salvage(rows))
     try:
         return _csv_order(path, rows)
     except _Located as exc:
@@ -256,35 +345,58 @@ def _finish_csv_block(path: Path, rows: list[tuple[int, dict[str, str]]], seen: 
 
 
 def iter_csv(path: Path) -> Iterator[Order | InvalidOrder]:
+    """Orders from contiguous rows. A row that cannot be used spoils its whole order: no order is
+    sent without one of its rows. A row whose order cannot be told (unreadable, no order_id) is
+    its own INVALID entry, and spoils the order around it when that order's rows go on after it."""
     seen = SeenIds()
     block: list[tuple[int, dict[str, str]]] = []
-    for line, row, problem in _csv_records(path):
-        if row is None or not row.get("order_id"):
-            if block:
-                yield _finish_csv_block(path, block, seen)
-                block = []
-            field = None if row is None else "order_id"
+    broken: tuple[int, str | None, str] | None = None  # the first problem inside the block
+    gap: int | None = None  # an order-less record after the block's last row so far
+    for line, row, problem, field in _csv_records(path):
+        order_id = row.get("order_id") if row is not None else None
+        if not order_id:
+            if row is not None and problem is None:
+                problem, field = "order_id is missing", "order_id"
             yield InvalidOrder(order_id=None, file=str(path), line=line, field=field,
-                               message=problem or "order_id is missing")
+                               message=problem or "the row cannot be read")
+            if block and gap is None:
+                gap = line
             continue
-        if block and block[0][1]["order_id"] != row["order_id"]:
-            yield _finish_csv_block(path, block, seen)
-            block = []
-        block.append((line, row))
+        if block and block[0][1]["order_id"] != order_id:
+            yield _finish_csv_block(path, block, seen, broken)
+            block, broken, gap = [], None, None
+        if broken is None and gap is not None:
+            why = (f"line {gap}, between rows of order {order_id}, could not be read as one of its "
+                   "rows; the order is held back whole")
+            broken = (gap, None, why)
+        if broken is None and problem is not None:
+            broken = (line, field, problem)
+        block.append((line, row))  # type: ignore[arg-type]  # row is not None: it has an order_id
     if block:
-        yield _finish_csv_block(path, block, seen)
+        yield _finish_csv_block(path, block, seen, broken)
 
 
 # --- JSONL ---------------------------------------------------------------------------------------
+
+
+def _json_order_id(value: object) -> str:
+    if value is None or value == "":
+        raise _Bad("order_id", "order_id is missing")
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise _Bad("order_id", f"order_id must be text, got {str(value)[:20]!r}")
+    order_id = str(value).strip()
+    if not order_id:
+        raise _Bad("order_id", "order_id is missing")
+    if len(order_id) > MAX_FIELD:
+        raise _Bad("order_id", f"order_id is longer than {MAX_FIELD} characters")
+    return order_id
 
 
 def parse_record(record: Any) -> Order:
     """One JSONL order; raises _Bad naming the field path."""
     if not isinstance(record, dict):
         raise _Bad(None, "the line is JSON but not an object")
-    order_id = record.get("order_id")
-    if not isinstance(order_id, str | int) or isinstance(order_id, bool) or not str(order_id).strip():
-        raise _Bad("order_id", "order_id is missing")
+    order_id = _json_order_id(record.get("order_id"))
     buyer = record.get("buyer")
     if not isinstance(buyer, dict):
         raise _Bad("buyer", "buyer must be an object with the buyer's name and address")
@@ -307,8 +419,10 @@ def parse_record(record: Any) -> Order:
     token = record.get("payment_token")
     if token is not None and not isinstance(token, str):
         raise _Bad("payment_token", "payment_token must be text")
+    if token is not None and len(token) > MAX_FIELD:
+        raise _Bad("payment_token", f"payment_token is longer than {MAX_FIELD} characters")
     return Order(
-        order_id=str(order_id).strip(), buyer=parse_address(buyer, BUYER_REQUIRED, "buyer."),
+        order_id=order_id, buyer=parse_address(buyer, BUYER_REQUIRED, "buyer."),
         billing=parse_address(billing_raw, BILLING_REQUIRED, "billing.") if billing_raw else None,
         items=tuple(items), payment_token=token or None, line=0,
     )
@@ -321,14 +435,23 @@ def iter_jsonl(path: Path) -> Iterator[Order | InvalidOrder]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     with handle:
-        for line, raw in enumerate(handle, start=1):
+        line = 0
+        while (raw := _read_line(handle)) is not None:
+            line += 1
+            if raw is _OVERLONG:
+                yield InvalidOrder(order_id=None, file=str(path), line=line, field=None,
+                                   message=f"the line is longer than {MAX_LINE_BYTES} bytes")
+                continue
+            if line == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
             if not raw.strip():
                 continue
             order_id: str | None = None
             try:
                 record = orjson.loads(raw)
                 if isinstance(record, dict) and isinstance(record.get("order_id"), str | int):
-                    order_id = str(record["order_id"]).strip() or None
+                    shown = str(record["order_id"]).strip()
+                    order_id = shown if 0 < len(shown) <= MAX_FIELD else None
                 order = parse_record(record)
             except orjson.JSONDecodeError:
                 yield InvalidOrder(order_id=None, file=str(path), line=line, field=None,

@@ -8,7 +8,7 @@ import pytest
 
 from batch_runner.core.model import InvalidOrder, Order
 from batch_runner.errors import InputError
-from batch_runner.load import iter_orders, summarize
+from batch_runner.load import MAX_LINE_BYTES, iter_orders, summarize
 
 HEADER = "order_id,marketplace,product_id,quantity,first_name,last_name,email,address1,city,postal_code,country_code"
 
@@ -121,3 +121,119 @@ def test_summarize_counts_without_holding_the_file(tmp_path: Path) -> None:
     path.write_text("\n".join([HEADER, row(), row(pid="B2"), row(oid="B", qty="x")]) + "\n")
     summary = summarize(path)
     assert (summary.orders, summary.items, summary.invalid) == (1, 2, 1)
+
+
+@pytest.mark.parametrize("qty", ["\u00b2", "\uff12", "1" * 5000, "99999999999999999999", "1e3", " 2.0 ", "+2", "10001"])
+def test_odd_quantities_are_invalid_not_a_crash(tmp_path: Path, qty: str) -> None:
+    """Superscript and full-width digits, 5000 digits (beyond int()'s limit), exponents: INVALID quantity."""
+    bad, good = load(tmp_path, "\n".join([HEADER, row(qty=qty), row(oid="B", qty=" 0042 ")]) + "\n")
+    assert isinstance(bad, InvalidOrder)
+    assert (bad.line, bad.field) == (2, "quantity")
+    assert isinstance(good, Order)
+    assert good.items[0].quantity == 42
+
+
+@pytest.mark.parametrize(("header", "column"), [
+    (HEADER + ",quantity", "quantity"),
+    (HEADER + ",First_Name", "first_name"),
+    (HEADER + ",billing_city, BILLING_CITY", "billing_city"),
+])
+def test_a_column_named_twice_is_one_input_error_naming_it(tmp_path: Path, header: str, column: str) -> None:
+    """Which of two 'quantity' columns counts is a guess; the file is refused, naming the column."""
+    with pytest.raises(InputError, match=f"more than once.*: {column};"):
+        load(tmp_path, header + "\n" + row() + ",x,y\n")
+
+
+def test_repeated_unknown_or_blank_columns_are_ignored(tmp_path: Path) -> None:
+    """Trailing empty header cells (spreadsheet exports) and repeated notes columns are not read, so allowed."""
+    [order] = load(tmp_path, HEADER + ",notes,notes,,\n" + row() + ",a,b,,\n")
+    assert isinstance(order, Order)
+
+
+def test_a_bad_row_inside_an_order_holds_back_the_whole_order(tmp_path: Path) -> None:
+    """A Latin-1 second row, or an order-less row between two rows of A: A is INVALID, never sent short."""
+    text = (HEADER + "\n" + row() + "\n" + row(pid="B2", first="Jos\xe9") + "\n" + row(oid="B") + "\n").encode("latin-1")
+    bad, good = load(tmp_path, text)
+    assert isinstance(bad, InvalidOrder)
+    assert (bad.order_id, bad.line, bad.field) == ("A", 3, None)
+    assert isinstance(good, Order)
+    gap, held = load(tmp_path, "\n".join([HEADER, row(), row(oid=""), row(pid="B2")]) + "\n")
+    assert isinstance(gap, InvalidOrder)
+    assert (gap.order_id, gap.line, gap.field) == (None, 3, "order_id")
+    assert isinstance(held, InvalidOrder)
+    assert (held.order_id, held.line) == ("A", 3)
+    assert "held back" in held.message
+
+
+def test_a_10_mb_quoted_field_is_one_invalid_order_and_the_next_keeps_its_line(tmp_path: Path) -> None:
+    """A 10 MB field with line breaks is read whole (not cut at csv's 128 KiB), reported by column."""
+    huge = '"' + ("y" * 999 + "\n") * 10_000 + '"'
+    bad, good = load(tmp_path, "\n".join([HEADER, row(first=huge), row(oid="B")]) + "\n")
+    assert isinstance(bad, InvalidOrder)
+    assert (bad.order_id, bad.line, bad.field) == ("A", 2, "first_name")
+    assert isinstance(good, Order)
+    assert good.line == 2 + 10_001
+
+
+def test_a_line_longer_than_the_limit_is_skipped_not_held(tmp_path: Path) -> None:
+    """A line over MAX_LINE_BYTES (CSV or JSONL) is INVALID with its line; the next order loads."""
+    long_line = "x" * (MAX_LINE_BYTES + 10)
+    bad, good = load(tmp_path, "\n".join([HEADER, long_line, row(oid="B")]) + "\n")
+    assert isinstance(bad, InvalidOrder)
+    assert (bad.line, bad.field) == (2, None)
+    assert "longer than" in bad.message
+    assert isinstance(good, Order)
+    assert good.line == 3
+    bad, good = load(tmp_path, long_line + "\n" + JSON_GOOD + "\n", "in.jsonl")
+    assert isinstance(bad, InvalidOrder)
+    assert "longer than" in bad.message
+    assert isinstance(good, Order)
+    assert good.line == 2
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("\n" + HEADER + "\n", "line 1 is blank"),
+    ("\ufeff", "line 1 is blank"),
+    (HEADER.replace("city", "cit\xe9") + "\n", "not UTF-8"),
+    (HEADER.replace(",", ";") + "\n", "required columns missing: order_id, marketplace"),
+    (HEADER + "\r" + row() + "\r", "bare CR"),
+])
+def test_unusable_headers_say_why(tmp_path: Path, text: str, message: str) -> None:
+    """A blank first line, a Latin-1 header, another delimiter, old-Mac line ends: one clear InputError."""
+    data = text.encode("latin-1") if "\xe9" in text else text.encode()
+    with pytest.raises(InputError, match=message) as caught:
+        load(tmp_path, data)
+    assert str(tmp_path / "in.csv") in str(caught.value)
+
+
+def test_header_only_is_zero_orders(tmp_path: Path) -> None:
+    """A header and nothing else (or blank lines) is a usable file with no orders, not an error."""
+    assert load(tmp_path, HEADER) == []
+    assert load(tmp_path, "\ufeff" + HEADER + "\r\n\r\n , \r\n") == []
+
+
+JSON_GOOD = ('{"order_id": "G", "buyer": {"first_name": "A", "last_name": "L", "email": "a@x", "address1": "1", '
+             '"city": "C", "postal_code": "1", "country_code": "US"}, '
+             '"items": [{"marketplace": "AMAZON", "product_id": "B1", "quantity": 1}]}')
+
+
+def test_jsonl_bom_first_line_loads(tmp_path: Path) -> None:
+    """A UTF-8 BOM before the first JSONL order (Windows editors) does not cost that order."""
+    [order] = load(tmp_path, b"\xef\xbb\xbf" + JSON_GOOD.encode() + b"\r\n", "in.jsonl")
+    assert isinstance(order, Order)
+    assert order.line == 1
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (('"B1"', "true"), "items[0].product_id"),
+    (('"B1"', '"' + "p" * 10_001 + '"'), "items[0].product_id"),
+    (('"order_id": "G"', '"order_id": "' + "o" * 10_001 + '"'), "order_id"),
+    (('"order_id": "G"', '"order_id": 1.5'), "order_id"),
+    (('"order_id": "G"', '"order_id": "G", "payment_token": "' + "t" * 10_001 + '"'), "payment_token"),
+])
+def test_jsonl_wrong_types_and_overlong_values_are_invalid(tmp_path: Path, change: tuple[str, str], field: str) -> None:
+    """A boolean product id is not the text "True"; over-long ids and tokens are refused by field."""
+    [bad] = load(tmp_path, JSON_GOOD.replace(*change) + "\n", "in.jsonl")
+    assert isinstance(bad, InvalidOrder)
+    assert (bad.line, bad.field) == (1, field)
+    assert bad.order_id in ("G", None)
