@@ -278,15 +278,17 @@ class RyeClient:
         )
         for _ in range(MAX_RATE_LIMITED_RESENDS):
             ticket = await self.limits.acquire(operation)
-            if before_send is not None:
-                before_send()
             try:
+                if before_send is not None:
+                    before_send()
                 async with self._post(operation, body) as (status, headers, payload):
                     pass
             except _Transport as exc:
                 if exc.sent and unknown_on_5xx:
                     return OutcomeUnknown(reason=exc.reason)
                 return NotSent(reason=exc.reason)
+            finally:
+                self.limits.abandon(ticket)  # answered or not, it is no longer in flight
             if self.limits.observe(ticket, status, headers, now_unix=time.time()) and status == 429:
                 continue
             return self._interpret(operation, status, payload, unknown_on_5xx=unknown_on_5xx)

@@ -1,12 +1,15 @@
 """Rate limiting per Rye tier: Strict (createCart, submitCart) and Default (polls).
 
-Owns the client's side of the budget: one aiolimiter bucket per tier, a priority gate so a cart
-already created is submitted before a new one is created, pauses after a 429 or an exhausted
-window, and learning from the API's answers whether createCart and submitCart share one Strict
-bucket. It starts from the safe assumption (shared) and splits only on proof: a *probe pair*, a
-createCart and a submitCart let through together, both answered with the bucket still full
-(or, at a capacity of one, both accepted) cannot have come from one bucket; a 429 in a pair
-means one bucket. An inconclusive pair decides nothing; another follows PROBE_INTERVAL_S later.
+Owns the client's side of the budget: one aiolimiter bucket per server bucket, a priority gate
+so a cart already created is submitted before a new one is created, pauses after a 429 or an
+exhausted window (per bucket: a pause of createCart's own bucket does not stop submitCart), and
+learning from the API's answers whether createCart and submitCart share one Strict bucket.
+
+It starts from the safe assumption (shared) and splits only on proof (core.strict_sharing): a
+*probe pair*, a createCart and a submitCart let through together, whose answers no single bucket
+could have given. A probe is sent only when the last answers show enough tokens that it cannot
+draw a 429 even from one shared bucket. On the split, each operation's new bucket starts as
+full as its last answers showed the server's to be, so the first burst does not meet 429s.
 """
 
 from __future__ import annotations
@@ -22,12 +25,24 @@ import anyio
 from aiolimiter import AsyncLimiter
 
 from batch_runner.core.backoff import reset_after_s
+from batch_runner.core.strict_sharing import ProbeAnswer, proves_separate
 
-#: Run slightly under the configured rate so that arrival jitter never drains the server's bucket.
+#: At a capacity of one token there is no reserve to absorb arrival jitter: run slightly under
+#: the rate instead. Larger buckets run at the full rate, one token short of the server's capacity.
 RATE_SAFETY = 0.98
-#: Seconds between probe pairs while sharing is unknown. A probe costs nothing when the buckets
-#: are separate or hold two tokens, and one 429 at a shared capacity of one (which settles it).
+#: After a 429, an answer showing no tokens left pauses its bucket until the reset, for this long:
+#: a server with fixed windows refuses anything before the reset. Without a recent 429 the
+#: client's own bucket already spaces requests, and waiting out a whole window would idle it.
+CAUTIOUS_AFTER_429_S = 60.0
+#: Seconds between probe pairs while sharing is unknown, growing to the cap after
+#: PROBES_AT_FIRST_INTERVAL pairs that prove nothing (a shared bucket never proves anything).
 PROBE_INTERVAL_S = 1.0
+PROBE_INTERVAL_CAP_S = 30.0
+PROBES_AT_FIRST_INTERVAL = 10
+#: Bucket keys: the Default tier, the Strict tier while shared (or not yet known), and each
+#: Strict operation once its own bucket is proven.
+DEFAULT_KEY = "Default"
+SHARED_KEY = "Strict"
 
 
 class Tier(StrEnum):
@@ -45,9 +60,16 @@ def tier_of(operation: str) -> Tier:
 
 
 def _limiter(rps: float) -> AsyncLimiter:
-    rate = rps * RATE_SAFETY
-    capacity = max(1.0, rate)  # one second's worth, as the server sizes its bucket
+    capacity, rate = _client_bucket(rps)
     return AsyncLimiter(capacity, capacity / rate)
+
+
+def _client_bucket(rps: float) -> tuple[float, float]:
+    """(capacity, rate) of the client's bucket for a server bucket of one second's worth at rps:
+    one token short of it, so the server keeps a token of reserve against arrival jitter."""
+    if rps >= 2:
+        return rps - 1, rps
+    return 1.0, rps * RATE_SAFETY
 
 
 @dataclass(slots=True)
@@ -70,6 +92,25 @@ class Ticket:
 
     operation: str
     probe: int | None = None
+    serial: int = 0  #: Strict tickets are numbered, to count what may overlap a probe pair
+    issued_at: float = 0.0
+
+
+@dataclass(slots=True)
+class _Probe:
+    issued_at: float
+    others_in_flight: int  #: Strict requests out when the pair was sent
+    serial_after: int  #: the last serial issued with the pair: later ones may overlap it
+    answers: list[ProbeAnswer] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """The latest Ratelimit answer for one Strict operation."""
+
+    remaining: int
+    limit: int | None
+    at: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,8 +128,9 @@ class TierLimits:
         self._strict_rps = strict_rps
         self._shared = _limiter(strict_rps)
         self._per_op: dict[str, AsyncLimiter] = {}
+        self._precharge: dict[str, float] = {}  #: tokens a new per-operation bucket starts without
         self._default = _limiter(default_rps)
-        self._paused_until = {Tier.STRICT: 0.0, Tier.DEFAULT: 0.0}
+        self._paused_until: dict[str, float] = {}
         self._heap: list[_Waiter] = []
         self._busy = False
         self._seq = itertools.count()
@@ -96,9 +138,13 @@ class TierLimits:
         self._probes = 0
         self._next_probe_at = 0.0
         self._debt = 0  #: tokens taken by probe partners, repaid by the next grants
-        self._probe_answers: dict[int, list[tuple[int, int | None, int | None]]] = {}
+        self._probe_state: dict[int, _Probe] = {}
+        self._serial = 0
+        self._in_flight: set[int] = set()  #: serials of Strict requests sent, not yet answered
+        self._seen: dict[str, _Seen] = {}
         self._counts = {Tier.STRICT: 0, Tier.DEFAULT: 0}
         self._rate_limited = 0
+        self._last_429_at = -CAUTIOUS_AFTER_429_S
 
     def __repr__(self) -> str:
         return (
@@ -114,26 +160,60 @@ class TierLimits:
             strict_shared=self._strict_shared,
         )
 
-    async def acquire(self, operation: str) -> Ticket:
-        """Wait until `operation` may be sent."""
-        tier = tier_of(operation)
-        await self._wait_pause(tier)
-        ticket = Ticket(operation)
-        if tier is Tier.DEFAULT:
-            await self._default.acquire()
-        elif self._strict_shared is False:
-            await self._per_op.setdefault(operation, _limiter(self._strict_rps)).acquire()
-        else:
-            ticket = await self._acquire_strict_in_turn(operation)
-        self._counts[tier] += 1
-        return ticket
+    def _key(self, operation: str) -> str:
+        if tier_of(operation) is Tier.DEFAULT:
+            return DEFAULT_KEY
+        return operation if self._strict_shared is False else SHARED_KEY
 
-    async def _wait_pause(self, tier: Tier) -> None:
+    async def acquire(self, operation: str) -> Ticket:
+        """Wait until `operation` may be sent. Every ticket ends in `observe` or `abandon`."""
+        tier = tier_of(operation)
+        if tier is Tier.DEFAULT:
+            await self._token(self._default, DEFAULT_KEY)
+            self._counts[tier] += 1
+            return Ticket(operation)
+        if self._strict_shared is False:
+            probe = None
+            await self._acquire_own_bucket(operation)
+        else:
+            probe = await self._acquire_strict_in_turn(operation)
+        return self._strict_ticket(operation, probe)
+
+    def _strict_ticket(self, operation: str, probe: int | None) -> Ticket:
+        self._counts[Tier.STRICT] += 1
+        self._serial += 1
+        self._in_flight.add(self._serial)
+        return Ticket(operation, probe, self._serial, time.monotonic())
+
+    def abandon(self, ticket: Ticket) -> None:
+        """The request got no answer (connection lost, timeout): it is no longer in flight."""
+        self._in_flight.discard(ticket.serial)
+
+    async def _token(self, limiter: AsyncLimiter, key: str) -> None:
+        """A token from `limiter`, taken after any pause of bucket `key`. A token taken before a
+        pause began is stale: the bucket refills during the pause, so sending on it too would
+        burst past the server's capacity. It is dropped and a fresh one taken."""
+        while True:
+            await self._wait_pause(key)
+            await limiter.acquire()
+            if self._paused_until.get(key, 0.0) <= time.monotonic():
+                return
+
+    async def _wait_pause(self, key: str) -> None:
         # A loop, not an Event: a 429 that arrives while we sleep may push the pause further.
-        while (left := self._paused_until[tier] - time.monotonic()) > 0:  # noqa: ASYNC110
+        while (left := self._paused_until.get(key, 0.0) - time.monotonic()) > 0:  # noqa: ASYNC110
             await anyio.sleep(left)
 
-    async def _acquire_strict_in_turn(self, operation: str) -> Ticket:
+    async def _acquire_own_bucket(self, operation: str) -> None:
+        limiter = self._per_op.get(operation)
+        if limiter is None:
+            limiter = self._per_op[operation] = _limiter(self._strict_rps)
+            if (charge := self._precharge.pop(operation, 0.0)) > 0:
+                await limiter.acquire(charge)  # a fresh bucket: returns at once, now less full
+        await self._token(limiter, operation)
+
+    async def _acquire_strict_in_turn(self, operation: str) -> int | None:
+        """Through the shared gate, in priority order. Returns the probe pair it leads, if any."""
         waiter = _Waiter(PRIORITY.get(operation, 1), next(self._seq), operation)
         heapq.heappush(self._heap, waiter)
         self._wake_next()
@@ -146,22 +226,20 @@ class TierLimits:
             waiter.cancelled = True
             raise
         if waiter.probe is not None:
-            return Ticket(operation, waiter.probe)
+            return waiter.probe
         if waiter.released:
-            await self._wait_pause(Tier.STRICT)
-            await self._per_op.setdefault(operation, _limiter(self._strict_rps)).acquire()
-            return Ticket(operation)
+            await self._acquire_own_bucket(operation)
+            return None
         try:
             while self._debt:
                 await self._shared.acquire()
                 self._debt -= 1
-            await self._shared.acquire()
-            await self._wait_pause(Tier.STRICT)
+            await self._token(self._shared, SHARED_KEY)
         finally:
             self._busy = False
         probe = self._start_probe(operation)
         self._wake_next()
-        return Ticket(operation, probe)
+        return probe
 
     def _wake_next(self) -> None:
         while not self._busy and self._heap:
@@ -175,19 +253,37 @@ class TierLimits:
         now = time.monotonic()
         if self._strict_shared is not None or now < self._next_probe_at:
             return None
+        if self._tokens_if_shared(now) < 2:
+            return None  # the pair could draw a 429 from one shared bucket: not now
         partner = next(
             (w for w in self._heap if not w.cancelled and w.operation != granted), None
         )
         if partner is None:
             return None
         self._probes += 1
-        self._next_probe_at = now + PROBE_INTERVAL_S
+        interval = PROBE_INTERVAL_S
+        if self._probes > PROBES_AT_FIRST_INTERVAL:
+            interval = min(PROBE_INTERVAL_CAP_S,
+                           PROBE_INTERVAL_S * 2 ** (self._probes - PROBES_AT_FIRST_INTERVAL))
+        self._next_probe_at = now + interval
         self._debt += 1
         partner.cancelled = True  # leaves the heap lazily; it runs now, outside the bucket
         partner.probe = self._probes
-        self._probe_answers[self._probes] = []
+        # The two tickets are issued next (this grant, then the partner): serials +1 and +2.
+        self._probe_state[self._probes] = _Probe(
+            issued_at=now, others_in_flight=len(self._in_flight), serial_after=self._serial + 2,
+        )
         partner.event.set()
         return self._probes
+
+    def _tokens_if_shared(self, now: float) -> float:
+        """The fewest tokens one shared bucket can hold now, from the latest Strict answer."""
+        if not self._seen:
+            return 0.0
+        latest = max(self._seen.values(), key=lambda seen: seen.at)
+        refill = (now - latest.at) * self._strict_rps
+        capacity = latest.limit if latest.limit is not None else latest.remaining + refill
+        return min(capacity, latest.remaining + refill) - len(self._in_flight)
 
     def observe(
         self, ticket: Ticket, status: int, headers: Mapping[str, str], *, now_unix: float
@@ -196,18 +292,63 @@ class TierLimits:
         tier = tier_of(ticket.operation)
         reset = reset_after_s(headers.get("Ratelimit-Reset"), now_unix=now_unix)
         remaining = _as_int(headers.get("Ratelimit-Remaining"))
+        limit = _as_int(headers.get("Ratelimit-Limit"))
+        now = time.monotonic()
+        if tier is Tier.STRICT:
+            self._in_flight.discard(ticket.serial)
+            if remaining is not None and status != 429:
+                self._seen[ticket.operation] = _Seen(remaining, limit, now)
         wait_s = 0.0
         if status == 429:
             self._rate_limited += 1
+            self._last_429_at = now
             rps = self._strict_rps if tier is Tier.STRICT else 10.0
             wait_s = max(reset if reset is not None else 1.0, 1.0 / rps)
-        elif remaining == 0 and reset is not None:
+        elif remaining == 0 and reset is not None and now - self._last_429_at < CAUTIOUS_AFTER_429_S:
             wait_s = min(reset, 1.0)
         if wait_s:
-            self._paused_until[tier] = max(self._paused_until[tier], time.monotonic() + wait_s)
+            key = self._key(ticket.operation)
+            self._paused_until[key] = max(self._paused_until.get(key, 0.0), now + wait_s)
         if ticket.probe is not None:
-            self._learn_from_probe(ticket.probe, status, remaining, headers)
+            self._learn_from_probe(ticket.probe, ProbeAnswer(status, remaining, limit), now)
         return wait_s
+
+    def _learn_from_probe(self, probe_id: int, answer: ProbeAnswer, now: float) -> None:
+        probe = self._probe_state.get(probe_id)
+        if probe is None or self._strict_shared is not None:
+            return
+        probe.answers.append(answer)
+        if len(probe.answers) < 2:
+            return
+        del self._probe_state[probe_id]
+        others = probe.others_in_flight + max(0, self._serial - probe.serial_after)
+        refill = (now - probe.issued_at) * self._strict_rps
+        if proves_separate(*probe.answers, refill=refill, others=others):
+            self._split(now)
+        # Otherwise consistent with one bucket: keep acting as if shared and probe again later.
+
+    def _split(self, now: float) -> None:
+        """Sharing disproved: each operation gets its own bucket, starting as full as the
+        server's last showed (less what is still in flight), and the shared queue is released."""
+        self._strict_shared = False
+        capacity, _ = _client_bucket(self._strict_rps)
+        for operation in STRICT_OPERATIONS:
+            seen = self._seen.get(operation)
+            if seen is None:
+                continue
+            level = seen.remaining + (now - seen.at) * self._strict_rps
+            # One token more for the request that holds the shared gate right now.
+            charge = max(0.0, capacity - level) + self._in_flight_share() + 1
+            self._precharge[operation] = min(capacity, charge)
+        if (paused := self._paused_until.get(SHARED_KEY, 0.0)) > now:
+            for operation in STRICT_OPERATIONS:
+                self._paused_until[operation] = paused
+        self._release_waiters()
+
+    def _in_flight_share(self) -> float:
+        """Requests still out when the split happens, charged to each new bucket (their
+        operations are not tracked per request; over-charging costs a fraction of a second)."""
+        return float(len(self._in_flight))
 
     def _release_waiters(self) -> None:
         """Send every queued waiter to its own operation's bucket, so the shared gate drains now
@@ -218,36 +359,6 @@ class TierLimits:
                 waiter.cancelled = True  # leaves the heap; its event is set below
                 waiter.event.set()
         self._heap.clear()
-
-    def _learn_from_probe(
-        self, probe: int, status: int, remaining: int | None, headers: Mapping[str, str]
-    ) -> None:
-        answers = self._probe_answers.get(probe)
-        if answers is None or self._strict_shared is not None:
-            return
-        answers.append((status, remaining, _as_int(headers.get("Ratelimit-Limit"))))
-        if len(answers) < 2:
-            return
-        del self._probe_answers[probe]
-        if any(status == 429 for status, _, _ in answers):
-            self._strict_shared = True
-        elif all(_bucket_full(remaining, limit) for _, remaining, limit in answers):
-            self._strict_shared = False
-            # The new per-operation buckets start full and would burst into server buckets that
-            # the shared phase left low: wait one window first, so theirs are full too.
-            window_s = max(1.0, self._strict_rps * RATE_SAFETY) / (self._strict_rps * RATE_SAFETY)
-            self._paused_until[Tier.STRICT] = max(self._paused_until[Tier.STRICT],
-                                                  time.monotonic() + window_s)
-            self._release_waiters()
-        # Otherwise inconclusive (a bucket was not full, e.g. right after the start-up burst):
-        # keep acting as if shared and probe again later.
-
-
-def _bucket_full(remaining: int | None, limit: int | None) -> bool:
-    """After a request, a bucket that was full shows limit-1 (a capacity of one shows 0)."""
-    if remaining is None or limit is None:
-        return False
-    return remaining >= limit - 1
 
 
 def _as_int(value: str | None) -> int | None:

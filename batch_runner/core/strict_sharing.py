@@ -1,0 +1,64 @@
+"""Do createCart and submitCart share one Strict bucket? What two answers can prove. Pure.
+
+A *probe pair* is one createCart and one submitCart sent together. If they drew from one token
+bucket, the `Ratelimit-Remaining` values of their answers are tied: the later request sees the
+earlier one's remainder, less one, less whatever other requests took between them, plus the
+refill in between. Values that no single bucket could produce prove two buckets. Nothing here
+ever proves one bucket: values consistent with sharing are also what two buckets at similar
+levels show, so the caller keeps assuming "shared" (the safe side) and asks again later.
+
+`Remaining` is a whole number: each reading is within one token of the bucket's real level, and
+the difference and 429 rules allow for that whichever way it rounds. The both-full rule assumes
+it rounds down, as the simulator does and as a count of whole tokens left naturally is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeAnswer:
+    status: int
+    remaining: int | None
+    limit: int | None
+
+
+def proves_separate(
+    first: ProbeAnswer, second: ProbeAnswer, *, refill: float, others: int
+) -> bool:
+    """True when one shared bucket could not have given both answers.
+
+    `refill`: tokens a bucket at the Strict rate gains over the span from sending the pair to
+    the last answer. `others`: Strict requests other than the pair that may have been processed
+    at the server between them (in flight when the pair was sent, or sent before it ended).
+    """
+    answers = (first, second)
+    if all(a.status == 200 for a in answers):
+        return _both_full(first, second, refill) or _too_far_apart(first, second, refill, others)
+    limited = [a for a in answers if a.status == 429]
+    accepted = [a for a in answers if a.status == 200]
+    if len(limited) == 1 and len(accepted) == 1 and accepted[0].remaining is not None:
+        # One bucket refusing one request (fewer than one token) left fewer than
+        # 1 + others + refill after the other; one more token for the reading.
+        return accepted[0].remaining >= 2 + others + refill
+    return False
+
+
+def _both_full(first: ProbeAnswer, second: ProbeAnswer, refill: float) -> bool:
+    """Each answer shows a bucket that was full before it: one bucket can be full only once
+    unless a whole token came back in between."""
+    if refill >= 1.0:
+        return False
+    return all(
+        a.remaining is not None and a.limit is not None and a.remaining >= a.limit - 1
+        for a in (first, second)
+    )
+
+
+def _too_far_apart(first: ProbeAnswer, second: ProbeAnswer, refill: float, others: int) -> bool:
+    if first.remaining is None or second.remaining is None:
+        return False
+    # One bucket: the real levels differ by at most 1 (the earlier of the pair) + others +
+    # refill, and two readings add less than one token between them.
+    return abs(first.remaining - second.remaining) > 2 + others + refill

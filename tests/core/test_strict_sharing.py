@@ -1,0 +1,61 @@
+"""What a probe pair's answers can prove about createCart and submitCart sharing a bucket."""
+
+from __future__ import annotations
+
+import pytest
+
+from batch_runner.core.strict_sharing import ProbeAnswer, proves_separate
+
+
+def ok(remaining: int, limit: int = 20) -> ProbeAnswer:
+    return ProbeAnswer(200, remaining, limit)
+
+
+LIMITED = ProbeAnswer(429, 0, 20)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "refill", "others", "separate"),
+    [
+        # One bucket gives consecutive values to two requests sent together.
+        (ok(12), ok(11), 0.02, 0, False),
+        (ok(0), ok(1), 0.02, 0, False),
+        # A drained bucket and a full one at the same instant: two buckets.
+        (ok(0), ok(19), 0.02, 0, True),
+        # ...unless that many other requests may have gone between them.
+        (ok(0), ok(19), 0.02, 18, False),
+        # ...or the span was long enough for the bucket to refill.
+        (ok(0), ok(19), 18.0, 0, False),
+        # Both full: one bucket can be full for only one of them.
+        (ok(19), ok(19), 0.02, 0, True),
+        (ok(19), ok(19), 1.0, 0, False),
+        # A capacity of one: both accepted means two tokens where one bucket holds one.
+        (ok(0, 1), ok(0, 1), 0.5, 0, True),
+        # Refused by an empty bucket while the other shows tokens to spare: two buckets.
+        (LIMITED, ok(10), 0.02, 0, True),
+        (ok(10), LIMITED, 0.02, 0, True),
+        # Refused while the other shows next to nothing: what one bucket would show too.
+        (LIMITED, ok(1), 0.02, 0, False),
+        (LIMITED, ok(10), 0.02, 9, False),
+        # Both refused, or no numbers: nothing can be told.
+        (LIMITED, LIMITED, 0.02, 0, False),
+        (ProbeAnswer(200, None, None), ok(19), 0.02, 0, False),
+        (ProbeAnswer(503, None, None), ok(19), 0.02, 0, False),
+    ],
+)
+def test_what_a_pair_proves(
+    first: ProbeAnswer, second: ProbeAnswer, refill: float, others: int, separate: bool
+) -> None:
+    assert proves_separate(first, second, refill=refill, others=others) is separate
+    assert proves_separate(second, first, refill=refill, others=others) is separate
+
+
+@pytest.mark.parametrize("level", range(1, 21))
+@pytest.mark.parametrize("others", [0, 3])
+def test_one_shared_bucket_never_proves_separate(level: int, others: int) -> None:
+    """Whatever the level and whatever went between, one bucket's two readings prove nothing."""
+    tokens = float(level)
+    first = ok(int(tokens - 1))
+    tokens -= 1 + min(others, int(tokens - 1))
+    second = ok(int(tokens - 1)) if tokens >= 1 else LIMITED
+    assert not proves_separate(first, second, refill=0.02, others=others)
