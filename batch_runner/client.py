@@ -418,12 +418,12 @@ def _rye_order(order: Mapping[str, Any]) -> RyeOrderView:
         else:
             market, pid = Marketplace.SHOPIFY, line["variantId"]
         items.append(LineItem(marketplace=market, product_id=str(pid), quantity=int(line["quantity"])))
-    urls = tuple(
-        str(a["redirectURL"]) for a in order.get("requiredActions") or () if a.get("redirectURL")
-    )
+    actions = order.get("requiredActions") or ()
+    urls = tuple(str(a["redirectURL"]) for a in actions if a.get("redirectURL"))
     return RyeOrderView(
         id=str(order["id"]), status=str(order.get("status")), events=events,
         line_items=tuple(items), redirect_urls=urls,
+        action_types=tuple(str(a.get("__typename")) for a in actions),
     )
 
 

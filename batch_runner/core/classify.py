@@ -35,7 +35,8 @@ RULES: tuple[tuple[str, Verdict], ...] = (
     ("OrderFailedOrderEvent, retryable false", Verdict.FAILED),
     ("OrderFailedOrderEvent, retryable absent", Verdict.NEEDS_REVIEW),
     ("status ACTION_REQUIRED with a CompletePaymentChallenge URL", Verdict.ACTION_REQUIRED),
-    ("status FAILED or CANCELLED without a failure event, or an unknown status", Verdict.NEEDS_REVIEW),
+    ("status FAILED or CANCELLED without a failure event; an unknown status, event or action",
+     Verdict.NEEDS_REVIEW),
     ("no events for never_started_after_s", Verdict.NEVER_STARTED),
     ("started, not finished, for stuck_after_s", Verdict.STUCK),
     ("anything else", Verdict.PENDING),
@@ -51,6 +52,7 @@ KNOWN_EVENTS = frozenset(
     }
 )
 IN_PROGRESS_STATUSES = frozenset({"PENDING", "PROCESSING", "ACTION_REQUIRED"})
+KNOWN_ACTIONS = frozenset({"CompletePaymentChallenge"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,9 +96,10 @@ def classify(order: RyeOrderView, *, waited_s: float, policy: Policy) -> Classif
             reason="3-D Secure: the buyer must complete the payment challenge",
             redirect_url=order.redirect_urls[0],
         )
-    unknown = [n for n in names if n not in KNOWN_EVENTS]
+    unknown = [f"event {n}" for n in names if n not in KNOWN_EVENTS]
+    unknown += [f"required action {a}" for a in order.action_types if a not in KNOWN_ACTIONS]
     if order.status not in IN_PROGRESS_STATUSES or unknown:
-        what = f"unexpected event {unknown[0]}" if unknown else f"status {order.status}"
+        what = f"unexpected {unknown[0]}" if unknown else f"status {order.status}"
         return Classified(
             verdict=Verdict.NEEDS_REVIEW,
             reason_code="UNEXPECTED_STATE",

@@ -24,6 +24,7 @@ class RyeOrderView:
     events: tuple[EventView, ...] = ()
     line_items: tuple[LineItem, ...] = ()
     redirect_urls: tuple[str, ...] = ()  #: CompletePaymentChallenge.redirectURL values
+    action_types: tuple[str, ...] = ()  #: __typename of each required action; unknown ones kept
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

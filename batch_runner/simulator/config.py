@@ -32,6 +32,7 @@ class Behaviour(StrEnum):
     NEWER_STATUS = "NEWER_STATUS"  #: the order (and checkout) goes to status ON_HOLD
     NEWER_EVENT = "NEWER_EVENT"  #: the order shows an OrderHeldOrderEvent and stays PROCESSING
     NEWER_SUBMIT_ERROR = "NEWER_SUBMIT_ERROR"  #: submit: ORDER_LIMIT_EXCEEDED, retryable absent
+    NEWER_ACTION = "NEWER_ACTION"  #: ACTION_REQUIRED with a CompleteAddressVerification action
 
 
 class Fault(StrEnum):
@@ -92,7 +93,8 @@ class SimConfig:
     huge_body_bytes: int = 8 << 20
     padded_body_bytes: int = 1 << 20
     #: Serve a newer schema: OrderStatus/CheckoutStatus ON_HOLD, OrderHeldOrderEvent,
-    #: SubmitCartResultErrorCode ORDER_LIMIT_EXCEEDED (needed by the NEWER_* behaviours).
+    #: SubmitCartResultErrorCode ORDER_LIMIT_EXCEEDED, the RequiredAction
+    #: CompleteAddressVerification (needed by the NEWER_* behaviours).
     newer_api: bool = False
 
 

@@ -217,7 +217,7 @@ class World:
 
     def _fate(self, pids: list[str]) -> Behaviour:
         for behaviour in (Behaviour.STUCK, Behaviour.ACTION_REQUIRED, Behaviour.UNKNOWN_EVENT,
-                          Behaviour.NEWER_STATUS, Behaviour.NEWER_EVENT,
+                          Behaviour.NEWER_STATUS, Behaviour.NEWER_EVENT, Behaviour.NEWER_ACTION,
                           Behaviour.PLACE_FAIL_FALSE, Behaviour.PLACE_FAIL_ABSENT,
                           Behaviour.PLACE_FAIL_RETRYABLE_ALWAYS, Behaviour.PLACE_FAIL_RETRYABLE_ONCE):
             if any(self.fires(pid, behaviour) for pid in pids):
@@ -261,6 +261,9 @@ class World:
         events = [self._event("OrderSubmissionStartedOrderEvent", order, t0 + self.config.start_delay_s)]
         if order.fate is Behaviour.STUCK:
             return "PROCESSING", events, []
+        if order.fate is Behaviour.NEWER_ACTION:
+            return "ACTION_REQUIRED", events, [{"__typename": "CompleteAddressVerification",
+                                                "verificationURL": f"https://verify.example/{order.id}"}]
         if order.fate is Behaviour.NEWER_STATUS:
             return "ON_HOLD", events, []
         if order.fate is Behaviour.NEWER_EVENT:

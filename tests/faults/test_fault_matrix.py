@@ -223,6 +223,7 @@ async def test_a_429_storm_without_ratelimit_headers_is_waited_out(tmp_path: Pat
     (Behaviour.NEWER_STATUS, "UNEXPECTED_STATE", "ON_HOLD"),
     (Behaviour.NEWER_EVENT, "UNEXPECTED_STATE", "OrderHeldOrderEvent"),
     (Behaviour.NEWER_SUBMIT_ERROR, "ORDER_LIMIT_EXCEEDED", None),
+    (Behaviour.NEWER_ACTION, "UNEXPECTED_STATE", "CompleteAddressVerification"),
 ])
 async def test_values_from_a_newer_api_go_to_needs_review(
     tmp_path: Path, behaviour: Behaviour, code: str, recorded: str | None,
