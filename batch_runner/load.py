@@ -424,7 +424,7 @@ def parse_record(record: Any) -> Order:
     return Order(
         order_id=order_id, buyer=parse_address(buyer, BUYER_REQUIRED, "buyer."),
         billing=parse_address(billing_raw, BILLING_REQUIRED, "billing.") if billing_raw else None,
-        items=tuple(items), payment_token=token or None, line=0,
+        items=tuple(items), payment_token=(token or "").strip() or None, line=0,
     )
 
 
@@ -449,7 +449,7 @@ def iter_jsonl(path: Path) -> Iterator[Order | InvalidOrder]:
             order_id: str | None = None
             try:
                 record = orjson.loads(raw)
-                if isinstance(record, dict) and isinstance(record.get("order_id"), str | int):
+                if isinstance(record, dict) and type(record.get("order_id")) in (str, int):
                     shown = str(record["order_id"]).strip()
                     order_id = shown if 0 < len(shown) <= MAX_FIELD else None
                 order = parse_record(record)

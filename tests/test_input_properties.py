@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +19,7 @@ from batch_runner.config import Settings, load_settings
 from batch_runner.core.model import InvalidOrder, Order
 from batch_runner.errors import ConfigError, InputError
 from batch_runner.load import (
+    BILLING_REQUIRED,
     BUYER_FIELDS,
     BUYER_REQUIRED,
     KNOWN_COLUMNS,
@@ -301,6 +304,153 @@ def test_generated_csv_every_good_order_once_every_bad_one_invalid_at_its_line(g
     each bad one is INVALID with its file, physical line and field; nothing raises."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "orders.csv"
+        path.write_bytes(generated.data)
+        entries = list(iter_orders(path))
+    assert Counter(_seen(e) for e in entries) == generated.expected
+    for entry in entries:
+        if isinstance(entry, InvalidOrder):
+            assert entry.file == str(path)
+            assert entry.message
+
+
+# ------------------------------------------------------------------ JSONL files built from a model
+
+JSON_JUNK = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | CELL,
+                         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(CELL, inner, max_size=3),
+                         max_leaves=8)
+NOT_TEXT = st.sampled_from([1, 1.5, True, [1], {"a": 1}])
+BAD_JSON_QUANTITY = st.sampled_from(["1", " 2", 1.0, 1.5, True, False, None, 0, -1, 10**20, 10**30, [1],
+                                     {"n": 1}, MAX_QUANTITY + 1])
+JSONL_KINDS = ["good", "good", "good", "not_json", "not_object", "not_utf8", "order_id", "buyer", "buyer_field",
+               "items", "item", "quantity", "marketplace", "product_id", "billing", "huge", "duplicate"]
+
+
+@dataclass
+class JsonlFile:
+    data: bytes
+    expected: Counter[tuple[object, ...]]
+
+
+def _good_record(draw: st.DrawFn, order_id: str | int) -> dict[str, object]:
+    record: dict[str, object] = {
+        "order_id": order_id,
+        "buyer": {f: draw(FILLED) for f in BUYER_REQUIRED} | {f: draw(CELL) for f in draw(st.sets(st.sampled_from(
+            [f for f in BUYER_FIELDS if f not in BUYER_REQUIRED])))},
+        "items": [{"marketplace": draw(MARKET), "product_id": draw(FILLED | st.integers(1, 10**12)),
+                   "quantity": draw(st.integers(1, MAX_QUANTITY)), **draw(st.dictionaries(CELL, JSON_JUNK, max_size=1))}
+                  for _ in range(draw(st.integers(1, 3)))],
+        **draw(st.dictionaries(st.sampled_from(["note", "meta", "x"]), JSON_JUNK, max_size=2)),  # ignored keys
+    }
+    if draw(st.booleans()):
+        record["payment_token"] = draw(st.none() | CELL)
+    if draw(st.booleans()):
+        record["billing"] = draw(st.none() | st.just({}) | st.fixed_dictionaries(dict.fromkeys(BILLING_REQUIRED, FILLED)))
+    return record
+
+
+def _spoil_record(draw: st.DrawFn, kind: str, record: dict[str, Any]) -> str | None:
+    """Give the record its one defect; the field path the loader must name."""
+    n = draw(st.integers(0, len(record["items"]) - 1))
+    match kind:
+        case "order_id":
+            record["order_id"] = draw(st.sampled_from([None, "", "  ", True, 1.5, [1], {"a": "b"}, "o" * (MAX_FIELD + 1)]))
+            return "order_id"
+        case "buyer" | "buyer_field" | "huge":
+            return _spoil_buyer(draw, kind, record)
+        case "items":
+            record["items"] = draw(st.sampled_from([None, [], {}, "B1", 1]))
+            return "items"
+        case "item":
+            record["items"][n] = draw(st.sampled_from([None, "B1", 1, [], ["AMAZON", "B1", 1]]))
+            return f"items[{n}]"
+        case "quantity" | "marketplace" | "product_id":
+            bad = {"quantity": BAD_JSON_QUANTITY, "marketplace": BAD_MARKET | NOT_TEXT | st.none(),
+                   "product_id": st.sampled_from(["", " ", None, True, [1], 1.5, "p" * (MAX_FIELD + 1)])}[kind]
+            record["items"][n][kind] = draw(bad)
+            return f"items[{n}].{kind}"
+        case "billing" if draw(st.booleans()):
+            record["billing"] = draw(st.sampled_from(["", "x", [1], 1, True]))
+            return "billing"
+        case "billing":
+            field = draw(st.sampled_from(BILLING_REQUIRED))
+            record["billing"] = {f: "b" for f in BILLING_REQUIRED if f != field}
+            return f"billing.{field}"
+    raise AssertionError(kind)
+
+
+def _spoil_buyer(draw: st.DrawFn, kind: str, record: dict[str, Any]) -> str:
+    if kind == "buyer":
+        record["buyer"] = draw(st.sampled_from([None, [], "Ada", 1, True]))
+        return "buyer"
+    if kind == "buyer_field":
+        field = draw(st.sampled_from(BUYER_REQUIRED))
+        record["buyer"][field] = draw(st.sampled_from([None, "", " "]) | NOT_TEXT)
+        if draw(st.booleans()):
+            del record["buyer"][field]
+        return f"buyer.{field}"
+    field = draw(st.sampled_from([*BUYER_REQUIRED, "payment_token"]))  # huge
+    if field == "payment_token":
+        record["payment_token"] = "t" * (MAX_FIELD + 1)
+        return "payment_token"
+    record["buyer"][field] = "x" * draw(st.sampled_from([MAX_FIELD + 1, 200_000]))
+    return f"buyer.{field}"
+
+
+@st.composite
+def jsonl_file(draw: st.DrawFn) -> JsonlFile:
+    terminator = draw(st.sampled_from([b"\n", b"\r\n"]))
+    data = b"\xef\xbb\xbf" if draw(st.booleans()) else b""
+    expected: Counter[tuple[object, ...]] = Counter()
+    first_good: str | None = None
+    for n, kind in enumerate(draw(st.lists(st.sampled_from(JSONL_KINDS), max_size=8))):
+        data += draw(st.sampled_from([b"", terminator, b"  " + terminator]))  # blank lines are skipped
+        line = data.count(b"\n") + 1
+        if kind == "duplicate" and first_good is None:
+            kind = "good"
+        order_id: str | int = first_good if kind == "duplicate" and first_good else draw(st.sampled_from([f"J-{n}", n]))
+        record = _good_record(draw, order_id)
+        text = json.dumps(record, ensure_ascii=draw(st.booleans())).encode()
+        field: str | None = None
+        shown: str | None = str(order_id)
+        match kind:
+            case "good":
+                first_good = first_good or str(order_id)
+                items = tuple((i["marketplace"].strip().upper(), str(i["product_id"]).strip(), i["quantity"])
+                              for i in record["items"])  # type: ignore[attr-defined]
+                billing = record.get("billing") or None
+                buyer: dict[str, str] = record["buyer"]  # type: ignore[assignment]
+                expected[("ORDER", str(order_id), line, items, buyer["first_name"].strip(),
+                          (buyer.get("address2") or "").strip() or None,
+                          (record.get("payment_token") or "").strip() or None,  # type: ignore[attr-defined]
+                          billing["first_name"].strip() if billing else None)] += 1  # type: ignore[index]
+            case "duplicate":
+                field = "order_id"
+            case "not_json":
+                text, shown = text[: draw(st.integers(1, len(text) - 1))], None
+            case "not_object":
+                text = json.dumps(draw(JSON_JUNK.filter(lambda v: not isinstance(v, dict)))).encode()
+                shown = None
+            case "not_utf8":
+                text, shown = text.replace(b'"buyer"', b'"buy\xe9r"', 1), None
+            case _:
+                field = _spoil_record(draw, kind, record)
+                text = json.dumps(record).encode()
+                if field == "order_id":
+                    shown = None
+        data += text + terminator
+        if kind != "good":
+            expected[("INVALID", shown, line, field)] += 1
+    return JsonlFile(data, expected)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(generated=jsonl_file())
+def test_generated_jsonl_every_good_order_once_every_bad_one_invalid_at_its_line(generated: JsonlFile) -> None:
+    """Random JSONL (BOM, CRLF, blank lines, ignored nested keys, truncated lines, non-objects,
+    Latin-1 bytes, wrong types at every level, missing buyer fields, odd quantities, huge values,
+    duplicates): each good order loads exactly once; each bad one is INVALID at its line and field path."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "orders.jsonl"
         path.write_bytes(generated.data)
         entries = list(iter_orders(path))
     assert Counter(_seen(e) for e in entries) == generated.expected
