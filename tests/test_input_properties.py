@@ -458,3 +458,62 @@ def test_generated_jsonl_every_good_order_once_every_bad_one_invalid_at_its_line
         if isinstance(entry, InvalidOrder):
             assert entry.file == str(path)
             assert entry.message
+
+
+# ------------------------------------------------------------------ file-level cases
+
+@FAST
+@given(header=csv_header(), drop=st.sets(st.sampled_from(REQUIRED_COLUMNS), min_size=1), bom=st.booleans(),
+       body=st.binary(max_size=200))
+def test_missing_required_columns_are_one_input_error_naming_them(
+    header: list[str], drop: set[str], bom: bool, body: bytes
+) -> None:
+    """Whatever else the header and body hold, missing required columns are one InputError naming each."""
+    kept = [c for c in header if c.strip() not in drop]
+    data = (b"\xef\xbb\xbf" if bom else b"") + ",".join(kept).encode() + b"\n" + body
+    result = load_bytes(data, ".csv")
+    assert isinstance(result, InputError)
+    message = str(result)
+    if not any(c.strip() for c in kept):
+        assert "in.csv:1: line 1 is blank" in message
+        return
+    assert "in.csv:1: required columns missing: " in message
+    assert set(message.split("missing: ")[1].split(", ")) == drop
+
+
+@FAST
+@given(header=csv_header(), twice=st.sampled_from(sorted(KNOWN_COLUMNS)), upper=st.booleans(), crlf=st.booleans())
+def test_a_read_column_named_twice_is_one_input_error_naming_it(
+    header: list[str], twice: str, upper: bool, crlf: bool
+) -> None:
+    """A header with a read column twice (any case) is refused, naming that column, whatever the rest."""
+    columns = [*header, twice.upper() if upper else twice]
+    if twice not in header:
+        columns.append(twice)
+    data = (",".join(columns) + ("\r\n" if crlf else "\n")).encode()
+    result = load_bytes(data, ".csv")
+    assert isinstance(result, InputError)
+    assert "more than once" in str(result)
+    assert f": {twice};" in str(result)
+
+
+@FAST
+@given(header=csv_header(), bom=st.booleans(), ending=st.sampled_from(["", "\n", "\r\n", "\n\n", "\r\n , ,\r\n"]))
+def test_header_only_is_zero_orders_whatever_the_columns(header: list[str], bom: bool, ending: str) -> None:
+    """A valid header and nothing else (blank lines at most) loads as no orders and no error."""
+    data = (b"\xef\xbb\xbf" if bom else b"") + (",".join(header) + ending).encode()
+    assert load_bytes(data, ".csv") == []
+
+
+@FAST
+@given(header=csv_header(), body=st.binary(max_size=600) | st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")))
+def test_any_body_after_a_good_header_never_raises(header: list[str], body: bytes) -> None:
+    """After a usable header, no bytes can make the loader raise: every entry has a line inside the file."""
+    data = ",".join(header).encode() + b"\n" + body
+    result = load_bytes(data, ".csv")
+    assert not isinstance(result, InputError)
+    last_line = data.count(b"\n") + 1
+    for entry in result:
+        assert 2 <= entry.line <= last_line
+        if isinstance(entry, InvalidOrder):
+            assert entry.file.endswith("in.csv")
