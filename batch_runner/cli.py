@@ -20,12 +20,13 @@ from pathlib import Path
 import anyio
 
 from batch_runner import __version__
-from batch_runner.config import Settings, load_settings
+from batch_runner.client import check_api_url
+from batch_runner.config import ENV_API_KEY, Settings, load_settings
 from batch_runner.core.model import OrderStatus
 from batch_runner.errors import BatchRunnerError, ConfigError, InputError, UsageError
 from batch_runner.journal import Journal, locked
 from batch_runner.load import summarize
-from batch_runner.logs import setup_logging
+from batch_runner.logs import RedactSecrets, setup_logging
 from batch_runner.progress import make_progress
 from batch_runner.report import write_reports
 from batch_runner.runner import Runner, RunResult
@@ -98,17 +99,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except BatchRunnerError as exc:
-        print(f"batch-runner: error: {exc}", file=sys.stderr)  # noqa: T201
+        _error(exc)
         return exc.exit_code
     except BaseExceptionGroup as group:
         inner = _single_error(group)
         if inner is None:
             raise
-        print(f"batch-runner: error: {inner}", file=sys.stderr)  # noqa: T201
+        _error(inner)
         return inner.exit_code
     except KeyboardInterrupt:
         print("batch-runner: interrupted; rerun with the same --out to resume", file=sys.stderr)  # noqa: T201
         return 3
+
+
+def _error(exc: BatchRunnerError) -> None:
+    """The error line on stderr, redacted like the logs (a key pasted into --api-url, say)."""
+    key = os.environ.get(ENV_API_KEY, "").strip()
+    print(f"batch-runner: error: {RedactSecrets([key]).clean(str(exc))}", file=sys.stderr)  # noqa: T201
 
 
 def _single_error(group: BaseExceptionGroup[BaseException]) -> BatchRunnerError | None:
@@ -161,6 +168,7 @@ def _check_run_settings(settings: Settings) -> tuple[Path, Path]:
         raise UsageError("no output directory: give --out DIR or set 'out' in the job file")
     if not settings.api_key:
         raise ConfigError("RYE_API_KEY is not set: export your Rye API key in the environment")
+    check_api_url(settings.api_url)  # before --out or the journal exists
     if not settings.shopper_ip:
         raise ConfigError("no shopper IP: give --shopper-ip or export RYE_SHOPPER_IP (Rye requires it on submitCart)")
     if not settings.input.is_file():

@@ -1,7 +1,8 @@
 """Rye's GraphQL API over aiohttp: one pooled session, typed answers, one exception boundary.
 
 Every answer is a value (see the result types below). The only exceptions that leave this
-module are AuthRefused (the key was refused: the run stops) and bugs. `OutcomeUnknown` is its
+module are AuthRefused (the key was refused: the run stops), CertificateRefused (the API's TLS
+certificate failed verification: the run stops) and bugs. `OutcomeUnknown` is its
 own type so that a submitCart whose fate is unknown can never be resent by accident.
 """
 
@@ -14,15 +15,15 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Self, TypeAlias
-from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
+import yarl
 
 from batch_runner import queries
 from batch_runner.core.model import Address, LineItem, Marketplace
 from batch_runner.core.snapshot import CheckoutView, EventView, RyeOrderView
-from batch_runner.errors import AuthRefused, ConfigError
+from batch_runner.errors import AuthRefused, CertificateRefused, ConfigError
 from batch_runner.limits import TierLimits
 
 #: Answers larger than this are refused: no legitimate answer for one cart comes near it.
@@ -107,13 +108,26 @@ class _Transport(Exception):
 
 
 def check_api_url(url: str) -> None:
-    """Any API URL other than loopback must be HTTPS (certificates are always verified)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """Any API URL other than loopback must be HTTPS (certificates are always verified).
+
+    The URL is judged as yarl parses it, the parser aiohttp connects with, so no spelling can
+    make this check and the connection disagree about the host (urllib reads the host of
+    "http://evil.example\\@127.0.0.1/" as 127.0.0.1; yarl refuses it).
+    """
+    try:
+        parts = yarl.URL(url)
+    except (ValueError, TypeError):
+        raise ConfigError(f"API URL {url!r} is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.host:
         raise ConfigError(f"API URL {url!r} is not an http(s) URL")
+    if parts.raw_user is not None or parts.raw_password is not None:
+        raise ConfigError(
+            "API URL must not carry a user name or password (the part before '@'): the key "
+            "comes only from RYE_API_KEY, and 'http://127.0.0.1@host' names host, not loopback."
+        )
     if parts.scheme == "https":
         return
-    host = parts.hostname
+    host = parts.host
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -136,6 +150,13 @@ def _map_transport_errors() -> Iterator[None]:
     """
     try:
         yield
+    except aiohttp.ClientConnectorCertificateError as exc:  # before ClientConnectorError
+        raise CertificateRefused(
+            f"cannot verify the TLS certificate of {exc.host}:{exc.port} "
+            f"({exc.certificate_error}); nothing was sent. Certificates are always verified: if "
+            "your network inspects TLS with its own CA, point SSL_CERT_FILE at a PEM bundle that "
+            "includes it, then rerun with the same --out to resume."
+        ) from None
     except aiohttp.ConnectionTimeoutError as exc:
         raise _Transport(f"connect timeout ({type(exc).__name__})", sent=False) from None
     except aiohttp.ClientConnectorError as exc:

@@ -118,8 +118,8 @@ def _valid(name: str, value: object) -> bool:
         return _valid_number(kind, value)
     if kind == "bool":
         return isinstance(value, bool)
-    if kind == "path":
-        return isinstance(value, str | Path) and str(value).strip() not in ("", ".")
+    if kind == "path":  # a NUL would cut the path short in strftime and fail every file call
+        return isinstance(value, str | Path) and str(value).strip() not in ("", ".") and "\0" not in str(value)
     if not isinstance(value, str):
         return False
     match kind:
@@ -160,7 +160,11 @@ def _coerce(name: str, value: object, origin: str, today: date, *, shown: str = 
     if kind == "path":
         text = str(value)
         # os.path.expanduser leaves "~nosuchuser" alone where Path.expanduser would raise.
-        return Path(os.path.expanduser(expand_date(text, today)))
+        try:
+            text = expand_date(text, today)
+        except ConfigError as exc:
+            raise ConfigError(f"'{shown or name}' {origin}: {exc}") from None
+        return Path(os.path.expanduser(text))
     if kind in ("seconds", "rate"):
         return float(value)  # type: ignore[arg-type]  # _valid checked it is a number
     return value
@@ -189,6 +193,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"job file {path} is not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:  # its message ends "(at line L, column C)"
         raise ConfigError(f"job file {path} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise ConfigError(f"job file {path} is not a job file: its values are nested too deeply") from None
 
 
 def _from_job_file(path: Path, today: date) -> dict[str, object]:

@@ -7,6 +7,7 @@
     ├── JournalError                 2  journal corrupt, foreign, or locked
     └── RunAborted                   3  stopped early; a rerun into the same --out resumes
         ├── AuthRefused              3  the API refused the key (401/403)
+        ├── CertificateRefused       3  the API's TLS certificate failed verification
         └── Interrupted              3  SIGINT / SIGTERM
 """
 
@@ -40,6 +41,10 @@ class RunAborted(BatchRunnerError):
 
 
 class AuthRefused(RunAborted):
+    pass
+
+
+class CertificateRefused(RunAborted):
     pass
 
 

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import orjson
 
@@ -25,9 +26,10 @@ _FIXED = ("ts", "level", "logger", "msg")
 
 
 def secret_forms(secret: str) -> list[str]:
-    """The secret as given and as it appears base64-encoded in HTTP Basic auth."""
+    """The secret as given, base64-encoded as in HTTP Basic auth, and percent-encoded as in a URL."""
     raw = secret.encode()
-    return [secret, base64.b64encode(raw + b":").decode(), base64.b64encode(raw).decode()]
+    return [secret, base64.b64encode(raw + b":").decode(), base64.b64encode(raw).decode(),
+            quote(secret, safe=""), quote_plus(secret, safe="")]
 
 
 class RedactSecrets(logging.Filter):

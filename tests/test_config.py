@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -228,12 +229,16 @@ VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
 KEYS = st.sampled_from(sorted({*KINDS, *ALIASES, "strict-rps", "api_key", "run", "stuck-after"})) | st.text(max_size=12)
 
 
-def _check(path: Path) -> None:
+def _check(path: Path, keys: Iterable[str] = ()) -> None:
+    """Settings that hold up, or a ConfigError naming the file and, unless the TOML itself is
+    unreadable, one of the keys written."""
     try:
         settings = load(path, env={"RYE_API_KEY": "k"})
     except ConfigError as exc:
         message = str(exc)
-        assert message
+        assert str(path) in message
+        if not any(f"{path} is not {what}" in message for what in ("valid TOML", "UTF-8", "a job file")):
+            assert any(f"'{k}'" in message or f"[{k}]" in message for k in keys), message
         return
     assert isinstance(settings, Settings)
     assert settings.strict_rps > 0
@@ -251,7 +256,7 @@ def test_any_table_gives_settings_or_a_config_error(table: dict[str, object]) ->
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "job.toml"
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
-        _check(path)
+        _check(path, table)
 
 
 @settings(max_examples=300)
@@ -301,3 +306,23 @@ def test_valid_tables_load_with_their_values(table: dict[str, object]) -> None:
             assert got == path.parent / str(value).replace("{date}", "2026-11-24")
         else:
             assert got == value
+
+
+@settings(max_examples=100)
+@given(depth=st.integers(1, 5000), opener=st.sampled_from(["[", "{a = "]))
+def test_deeply_nested_values_are_a_config_error_not_a_recursion_error(depth: int, opener: str) -> None:
+    """tomllib recurses into nested arrays and inline tables; a deep enough file is a ConfigError."""
+    closer = "]" if opener == "[" else "}"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "job.toml"
+        path.write_text(f"strict_rps = {opener * depth}1{closer * depth}\n", encoding="utf-8")
+        with pytest.raises(ConfigError) as caught:
+            load(path)
+    assert str(path) in str(caught.value)
+    assert "strict_rps" in str(caught.value) or "nested too deeply" in str(caught.value)
+
+
+def test_a_nul_in_a_path_is_refused_naming_the_key(tmp_path: Path) -> None:
+    """strftime would cut 'runs/\\0%Y' to 'runs'; the path is refused instead of silently shortened."""
+    with pytest.raises(ConfigError, match=r"'out' in .*nightly\.toml must be a non-empty path"):
+        load(job(tmp_path, 'out = "runs/\\u0000%Y"\n'))
