@@ -330,7 +330,8 @@ async def test_an_order_list_that_changes_length_between_polls(tmp_path: Path) -
         code, ledger = await run(settings_for(sim, tmp_path, path, never_started_after_s=3.0,
                                               stuck_after_s=4.0))
         check_safety(sim, ledger)
-        assert sim.faults_left("checkoutByCartID") == 0
+        # At least one poll missing an order, one whole again, one missing again (usually all 8).
+        assert len(flicker) - sim.faults_left("checkoutByCartID") >= 3
         truth = sim.truth()
         [record] = ledger
         [cart] = record.carts
@@ -370,6 +371,9 @@ async def api_away_mid_run(tmp_path: Path, *, down_s: float, orders: int = 12) -
     assert [r.status for r in ledger] == [OrderStatus.PLACED] * orders
     assert {r.operation for r in refused} >= {"checkoutByCartID"}  # the outage hit the run
     assert len(refused) >= 3
+    # With backoff each order tries a handful of times while the API is away (doubling from
+    # 0.1 s: under a dozen even for a minute); polling every poll_interval would be 25+ each.
+    assert len(refused) <= 12 * orders
     assert sum(c.submissions_processed for c in truth.carts.values()) == orders
 
 
@@ -408,8 +412,8 @@ async def test_an_answer_beyond_the_size_bound_is_refused_and_a_sane_large_one_i
 async def test_open_connections_are_bounded(tmp_path: Path) -> None:
     """More orders in flight than the connection pool allows, each createCart slow: the API never
     sees more than min(100, max_in_flight) connections, and does see the pool full."""
-    orders, in_flight, pool = 130, 120, 100
-    config = sim_config({"createCart": [Fault.SLOW] * orders}, slow_s=0.5,
+    orders, in_flight, pool = 110, 110, 100
+    config = sim_config({"createCart": [Fault.SLOW] * orders}, slow_s=1.2,
                         strict_rps=1000.0, default_rps=5000.0)
     async with running_simulator(config) as sim:
         path = write_jsonl(tmp_path / "in.jsonl",
