@@ -26,6 +26,7 @@ import orjson
 import pytest
 
 from batch_runner import cli
+from batch_runner.logs import REDACTED, RedactSecrets
 from batch_runner.simulator import Behaviour, SimConfig, running_simulator
 from tests.pipeline.conftest import SIM_FAST
 
@@ -274,3 +275,23 @@ def test_invalid_messages_name_file_line_and_field_without_buyer_values(
         assert f"{path}:{line}: field {field_name}" in out
     assert f"{path}:6:" in out
     assert [p for p in PRIVATE if p in out] == []
+
+
+def test_the_key_is_redacted_in_every_form_from_logs_and_error_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As given, as Basic auth, base64 and percent-encoded: a log record and an error line
+    (a key pasted into --api-url, plain or encoded) show none of them."""
+    monkeypatch.setenv("RYE_API_KEY", KEY)
+    filter_ = RedactSecrets([KEY])
+    for form in key_forms(KEY)[:1] + key_forms(KEY)[2:]:
+        assert filter_.clean(f"a {form.decode()} b") == f"a {REDACTED} b"
+    path = jsonl(tmp_path / "in.jsonl", faulty_orders()[:1])
+    for url in (f"http://api.example/v1?key={quote(KEY, safe='')}",
+                f"http://api.example/v1?key={quote_plus(KEY)}"):
+        code = cli.main(["run", str(path), "--out", str(tmp_path / "out"),
+                         "--shopper-ip", "203.0.113.1", "--api-url", url])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert "plain http to a remote host" in err
+        assert [form for form in key_forms(KEY) if form.decode() in err] == []
