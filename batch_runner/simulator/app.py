@@ -231,7 +231,26 @@ class Simulator:
             self._record(doc.operation, cart_id, 504, True)
             return _json({"errors": [{"message": "Gateway Timeout"}]}, 504, headers)
         self._record(doc.operation, cart_id, 200, True)
-        return _json(self._shape(fault, body), 200, headers)
+        streamed = fault == Fault.HUGE_STREAMED
+        return (await self._stream_huge(request, body, headers) if streamed
+                else _json(self._shape(fault, body), 200, headers))
+
+    async def _stream_huge(self, request: web.Request, body: dict[str, Any],
+                           headers: dict[str, str]) -> web.StreamResponse:
+        """The answer, then padding in chunks up to huge_body_bytes, with no Content-Length."""
+        response = web.StreamResponse(status=200, headers=headers)
+        response.content_type = "application/json"
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        chunk = b" " * (64 * 1024)  # JSON whitespace after the object
+        try:
+            await response.write(orjson.dumps(body))
+            for _ in range(self.config.huge_body_bytes // len(chunk) + 1):
+                await response.write(chunk)
+            await response.write_eof()
+        except (ConnectionResetError, ConnectionError):
+            pass  # the client stopped reading: what a bounded client does
+        return response
 
     def _shape(self, fault: str | None, body: dict[str, Any]) -> dict[str, Any]:
         """A processed answer, altered by the faults that keep it a 200."""

@@ -48,13 +48,14 @@ class Fault(StrEnum):
     NO_DATA = "no_data"  #: HTTP 200, a JSON object with neither data nor errors, not processed
     ERRORS_ONLY = "errors_only"  #: HTTP 200, a GraphQL errors array without data, not processed
     HUGE = "huge"  #: processed; the answer is padded to huge_body_bytes
+    HUGE_STREAMED = "huge_streamed"  #: the same, chunked: no Content-Length tells its size
     PADDED = "padded"  #: processed; the answer is padded to padded_body_bytes (a sane size)
     SHRINK_ORDERS = "shrink_orders"  #: checkoutByCartID, processed, its first order left out
 
 
 #: Faults after which the request was processed by the API.
-PROCESSED_FAULTS = frozenset({Fault.TIMEOUT_AFTER, Fault.SLOW, Fault.HUGE, Fault.PADDED,
-                              Fault.SHRINK_ORDERS})
+PROCESSED_FAULTS = frozenset({Fault.TIMEOUT_AFTER, Fault.SLOW, Fault.HUGE, Fault.HUGE_STREAMED,
+                              Fault.PADDED, Fault.SHRINK_ORDERS})
 
 
 #: A plausible night: (behaviour, weight out of 1000) for the "realistic" profile.

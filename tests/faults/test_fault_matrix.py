@@ -392,21 +392,23 @@ async def test_the_api_away_for_a_full_minute_mid_run(tmp_path: Path) -> None:
 async def test_an_answer_beyond_the_size_bound_is_refused_and_a_sane_large_one_is_read(
     tmp_path: Path,
 ) -> None:
-    """createCart answered with more than MAX_BODY_BYTES: refused unread (journaled as lost,
-    created again); an answer of a sane size that spans many network reads is read whole."""
-    config = sim_config({"createCart": [Fault.HUGE, None, Fault.PADDED]},
+    """createCart answered with more than MAX_BODY_BYTES, with a Content-Length or chunked
+    without one: refused (journaled as lost, created again); an answer of a sane size that spans
+    many network reads is read whole."""
+    faults = [Fault.HUGE, None, Fault.HUGE_STREAMED, None, Fault.PADDED]
+    config = sim_config({"createCart": faults},
                         huge_body_bytes=MAX_BODY_BYTES + 1024, padded_body_bytes=MAX_BODY_BYTES // 4)
     async with running_simulator(config) as sim:
         path = write_jsonl(tmp_path / "in.jsonl",
-                           [order("B-1", ("AMAZON", A1)), order("B-2", ("AMAZON", A2))])
+                           [order(f"B-{n}", ("AMAZON", f"B0BIG{n:04d}")) for n in range(3)])
         code, ledger = await run(settings_for(sim, tmp_path, path, max_in_flight=1))
         check_safety(sim, ledger)
         creates = [r for r in sim.request_log() if r.operation == "createCart"]
     lost = journal_records(tmp_path / "out", "create_lost")
     assert code == 0
-    assert len(creates) == 3  # B-1 twice (the huge answer), B-2 once (the padded one)
-    assert [rec["o"] for rec in lost] == ["B-1"]
-    assert str(MAX_BODY_BYTES) in lost[0]["why"]
+    assert len(creates) == 5  # B-0 and B-1 twice (their answers refused), B-2 once
+    assert [rec["o"] for rec in lost] == ["B-0", "B-1"]
+    assert all(str(MAX_BODY_BYTES) in rec["why"] for rec in lost)
 
 
 async def test_open_connections_are_bounded(tmp_path: Path) -> None:
