@@ -336,7 +336,7 @@ class CartFlow:
         ]
         replace = [[i, code, reason] for i, (code, reason) in sorted(self.outcome.replace.items())]
         self._rec("cart_done", cart=self.state.cart_id, results=results, replace=replace,
-                  submitted=self.outcome.submitted)
+                  submitted=self.outcome.submitted, ts=time.time())
 
     def _from_done(self, done: dict[str, object]) -> CartOutcome:
         for i, outcome, code, reason, rye_id, url in done["results"]:  # type: ignore[attr-defined]

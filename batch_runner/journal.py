@@ -13,7 +13,7 @@ Records (one JSON object per line, key "t" names the kind):
     submit     o, g, cart, ts                         before submitCart
     submitted  o, g, cart, fate, decided              after it: fate "poll" | "resend" | "final";
                                                       decided = items settled by the answer
-    cart_done  o, g, cart, results, replace           the cart's items are decided
+    cart_done  o, g, cart, results, replace, ts       the cart's items are decided
 """
 
 from __future__ import annotations

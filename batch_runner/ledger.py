@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -57,6 +57,7 @@ class RunStats:
     throughput: tuple[tuple[float, int], ...] = ()  #: (seconds since start, orders finished)
     interrupted: bool = False
     strict_shared: bool | None = None  #: learned: createCart and submitCart share one bucket
+    strict_by_operation: dict[str, int] = field(default_factory=dict)  #: Strict requests per operation
 
 
 class LedgerWriter:

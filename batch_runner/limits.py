@@ -119,6 +119,7 @@ class LimitStats:
     default_requests: int
     rate_limited: int
     strict_shared: bool | None  #: None while not yet learned
+    strict_by_operation: dict[str, int]
 
 
 class TierLimits:
@@ -143,6 +144,7 @@ class TierLimits:
         self._in_flight: set[int] = set()  #: serials of Strict requests sent, not yet answered
         self._seen: dict[str, _Seen] = {}
         self._counts = {Tier.STRICT: 0, Tier.DEFAULT: 0}
+        self._by_operation: dict[str, int] = {}
         self._rate_limited = 0
         self._last_429_at = -CAUTIOUS_AFTER_429_S
 
@@ -158,6 +160,7 @@ class TierLimits:
             default_requests=self._counts[Tier.DEFAULT],
             rate_limited=self._rate_limited,
             strict_shared=self._strict_shared,
+            strict_by_operation=dict(self._by_operation),
         )
 
     def _key(self, operation: str) -> str:
@@ -181,6 +184,7 @@ class TierLimits:
 
     def _strict_ticket(self, operation: str, probe: int | None) -> Ticket:
         self._counts[Tier.STRICT] += 1
+        self._by_operation[operation] = self._by_operation.get(operation, 0) + 1
         self._serial += 1
         self._in_flight.add(self._serial)
         return Ticket(operation, probe, self._serial, time.monotonic())

@@ -260,7 +260,13 @@ class Runner:
             throughput=tuple(self._samples),
             interrupted=self.stopping,
             strict_shared=stats.strict_shared,
+            strict_by_operation=_add_counts(stats.strict_by_operation,
+                                            previous.strict_by_operation if previous else {}),
         ))
+
+
+def _add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {key: a.get(key, 0) + b.get(key, 0) for key in sorted(a.keys() | b.keys())}
 
 
 def _exhausted(order: Order, outcome: CartOutcome) -> dict[int, ItemResult]:

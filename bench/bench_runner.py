@@ -1,8 +1,16 @@
 """Throughput and memory benchmark: the real CLI against the built-in simulator, each in its own process.
 
 Prints, per scenario, Strict utilization = (Strict calls ÷ Strict rate) ÷ wall time, 429s per 1,000
-Strict calls, polls per order, mean order latency, runner CPU per order and peak RSS, and appends
-the figures to bench/results/runner.jsonl so later changes can be compared.
+Strict calls, polls per order, the time from a cart's submission to its final state against the
+simulator's placement delay, the tail after the last Strict call, mean order latency, runner CPU
+per order and peak RSS, and appends the figures to bench/results/runner.jsonl so later changes
+can be compared.
+
+The simulator runs Rye's clock fast: an order starts 0.2 s after submission and is placed 1 s
+after it (Rye: seconds, then minutes). The runner's timers are scaled with it: never started
+after 2 s, stuck after 4 s (defaults 300 s and 600 s). With unscaled timers a 1,000-order run
+would end in a tail of lone resubmissions waiting out their timers, measuring the timers rather
+than how busy the runner keeps the Strict bucket; `tail_s` shows what is left of that tail.
 
     python bench/bench_runner.py                 # all scenarios (about 10 minutes)
     python bench/bench_runner.py --quick         # 200 orders per scenario, a smoke run
@@ -20,6 +28,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the package, also when not installed
@@ -39,6 +48,8 @@ class Scenario:
     profile: str = "happy"
     shared_strict: bool = True
     placement_delay_s: float = 1.0
+    never_started_after_s: float = 2.0
+    stuck_after_s: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -48,10 +59,15 @@ class Figures:
     wall_s: float
     strict_calls: int
     strict_buckets_used: int
-    strict_utilization: float
+    strict_utilization: float  #: of every Strict bucket's capacity together
+    bottleneck_utilization: float  #: of the busiest Strict bucket: the physical limit's measure
     rate_limited: int
     per_1000_strict_429: float
     polls_per_order: float
+    placement_delay_s: float
+    submit_to_final_mean_s: float  #: carts placed on their first submission
+    submit_to_final_p95_s: float
+    tail_s: float  #: from the last Strict call to the end of the run
     mean_order_latency_s: float
     runner_cpu_ms_per_order: float
     runner_peak_rss_mb: float
@@ -78,7 +94,8 @@ def run_scenario(s: Scenario, workdir: Path) -> Figures:
             "--api-url", url,
             "--strict-rps", str(s.strict_rps), "--default-rps", str(s.default_rps),
             "--poll-interval", str(max(0.2, s.placement_delay_s / 4)),
-            "--never-started-after", "20", "--stuck-after", "30",
+            "--never-started-after", str(s.never_started_after_s),
+            "--stuck-after", str(s.stuck_after_s),
             "--max-in-flight", "400", "--quiet", "--progress", "none",
         ]
         started = time.monotonic()
@@ -86,20 +103,28 @@ def run_scenario(s: Scenario, workdir: Path) -> Figures:
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
             _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - started
+        ended_unix = time.time()
         code = os.waitstatus_to_exitcode(status)
         if code not in (0, 1):
             tail = (scenario_dir / "stderr.txt").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{s.name}: runner exited {code}: {tail}")
         stats = json.loads((out / "run_stats.json").read_text())
         latency = _mean_latency(out / "ledger.jsonl")
+        timing = _journal_timing(out / "journal.jsonl")
     strict = stats["strict_requests"]
+    placed = sorted(timing.submit_to_final)
     return Figures(
         scenario=s.name, orders=s.orders, wall_s=round(wall, 2), strict_calls=strict,
         strict_buckets_used=_buckets(s, stats),
         strict_utilization=round((strict / (s.strict_rps * _buckets(s, stats))) / wall, 3),
+        bottleneck_utilization=round(_busiest_bucket(s, stats) / s.strict_rps / wall, 3),
         rate_limited=stats["rate_limited"],
         per_1000_strict_429=round(1000 * stats["rate_limited"] / max(1, strict), 2),
         polls_per_order=round(stats["default_requests"] / s.orders, 2),
+        placement_delay_s=s.placement_delay_s,
+        submit_to_final_mean_s=round(sum(placed) / len(placed), 2) if placed else 0.0,
+        submit_to_final_p95_s=round(placed[int(0.95 * (len(placed) - 1))], 2) if placed else 0.0,
+        tail_s=round(ended_unix - timing.last_strict_unix, 2),
         mean_order_latency_s=round(latency, 2),
         runner_cpu_ms_per_order=round(1000 * (usage.ru_utime + usage.ru_stime) / s.orders, 2),
         runner_peak_rss_mb=round(usage.ru_maxrss / 1024, 1),
@@ -111,6 +136,41 @@ def run_scenario(s: Scenario, workdir: Path) -> Figures:
 def _buckets(s: Scenario, stats: dict[str, object]) -> int:
     """Strict capacity in buckets: two when per-operation and the runner learned it."""
     return 1 if s.shared_strict or stats.get("strict_shared") is not False else 2
+
+
+@dataclass(frozen=True)
+class _Timing:
+    last_strict_unix: float
+    submit_to_final: list[float]
+
+
+def _journal_timing(journal: Path) -> _Timing:
+    """From the run's journal: when the last Strict call went, and for each cart placed on its
+    only submission, the seconds from that submission to the cart's final state."""
+    last_strict = 0.0
+    submits: dict[tuple[str, int], list[float]] = {}
+    to_final = []
+    for line in journal.read_text().splitlines():
+        rec = json.loads(line)
+        kind = rec.get("t")
+        if kind in ("create", "submit"):
+            last_strict = max(last_strict, rec["ts"])
+        if kind == "submit":
+            submits.setdefault((rec["o"], rec["g"]), []).append(rec["ts"])
+        elif kind == "cart_done" and "ts" in rec:
+            sent = submits.get((rec["o"], rec["g"]), [])
+            if len(sent) == 1 and rec["results"] and all(r[1] == "PLACED" for r in rec["results"]):
+                to_final.append(rec["ts"] - sent[0])
+    return _Timing(last_strict, to_final)
+
+
+def _busiest_bucket(s: Scenario, stats: dict[str, Any]) -> int:
+    """Strict calls on the busiest bucket: every call when shared, else the larger operation's.
+    With a bucket per operation the night cannot end before that bucket's calls are sent."""
+    by_operation = stats.get("strict_by_operation") or {}
+    if _buckets(s, stats) == 1 or not by_operation:
+        return int(stats["strict_requests"])
+    return max(int(n) for n in by_operation.values())
 
 
 def _mean_latency(ledger: Path) -> float:
