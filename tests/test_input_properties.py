@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -212,7 +213,7 @@ def _spoil(draw: st.DrawFn, kind: str, rows: list[dict[str, str]], k: int) -> tu
             field = draw(st.sampled_from(BUYER_REQUIRED))
             rows[k][field] = rows[0][field] + draw(FILLED)
         case "huge":  # over MAX_FIELD, and over the csv module's default 128 KiB field limit
-            field = draw(st.sampled_from([*BUYER_REQUIRED, "product_id"]))
+            field = draw(st.sampled_from([*BUYER_REQUIRED, "product_id", *(["payment_token"] if "payment_token" in rows[k] else [])]))
             rows[k][field] = "x" * draw(st.sampled_from([MAX_FIELD + 1, 150_000]))
     return field, k
 
@@ -322,7 +323,7 @@ NOT_TEXT = st.sampled_from([1, 1.5, True, [1], {"a": 1}])
 BAD_JSON_QUANTITY = st.sampled_from(["1", " 2", 1.0, 1.5, True, False, None, 0, -1, 10**20, 10**30, [1],
                                      {"n": 1}, MAX_QUANTITY + 1])
 JSONL_KINDS = ["good", "good", "good", "not_json", "not_object", "not_utf8", "order_id", "buyer", "buyer_field",
-               "items", "item", "quantity", "marketplace", "product_id", "billing", "huge", "duplicate"]
+               "items", "item", "quantity", "marketplace", "product_id", "billing", "huge", "huge", "duplicate"]
 
 
 @dataclass
@@ -342,7 +343,7 @@ def _good_record(draw: st.DrawFn, order_id: str | int) -> dict[str, object]:
         **draw(st.dictionaries(st.sampled_from(["note", "meta", "x"]), JSON_JUNK, max_size=2)),  # ignored keys
     }
     if draw(st.booleans()):
-        record["payment_token"] = draw(st.none() | CELL)
+        record["payment_token"] = draw(st.none() | st.sampled_from(["", " ", "\t"]) | CELL)
     if draw(st.booleans()):
         record["billing"] = draw(st.none() | st.just({}) | st.fixed_dictionaries(dict.fromkeys(BILLING_REQUIRED, FILLED)))
     return record
@@ -388,10 +389,13 @@ def _spoil_buyer(draw: st.DrawFn, kind: str, record: dict[str, Any]) -> str:
         if draw(st.booleans()):
             del record["buyer"][field]
         return f"buyer.{field}"
-    field = draw(st.sampled_from([*BUYER_REQUIRED, "payment_token"]))  # huge
-    if field == "payment_token":
-        record["payment_token"] = "t" * (MAX_FIELD + 1)
-        return "payment_token"
+    field = draw(st.sampled_from([*BUYER_REQUIRED, "payment_token", "product_id", "order_id"]))  # huge
+    if field == "product_id":
+        record["items"][0]["product_id"] = "p" * (MAX_FIELD + 1)
+        return "items[0].product_id"
+    if field in ("payment_token", "order_id"):
+        record[field] = "t" * (MAX_FIELD + 1)
+        return field
     record["buyer"][field] = "x" * draw(st.sampled_from([MAX_FIELD + 1, 200_000]))
     return f"buyer.{field}"
 
@@ -435,7 +439,7 @@ def jsonl_file(draw: st.DrawFn) -> JsonlFile:
             case _:
                 field = _spoil_record(draw, kind, record)
                 text = json.dumps(record).encode()
-                if field == "order_id":
+                if field == "order_id":  # an order_id that is not one (wrong type, blank, huge)
                     shown = None
         data += text + terminator
         if kind != "good":
@@ -517,3 +521,88 @@ def test_any_body_after_a_good_header_never_raises(header: list[str], body: byte
         assert 2 <= entry.line <= last_line
         if isinstance(entry, InvalidOrder):
             assert entry.file.endswith("in.csv")
+
+
+# ------------------------------------------------------------------ the quantity rule, alone
+
+QUANTITY_TEXT = st.text(alphabet=st.sampled_from("0123456789 \t.-+e_,\uff12\u00b2\u0661\u09e8"), max_size=8) | st.one_of(
+    st.integers(-(10**30), 10**30).map(str), st.just("1" * 5000), st.sampled_from(["NaN", "inf", "1e3", "0x10"]))
+
+
+def _whole_in_range(text: str) -> bool:
+    digits = text.strip()
+    return bool(re.fullmatch(r"[0-9]{1,30}", digits)) and 1 <= int(digits) <= MAX_QUANTITY
+
+
+@FAST
+@given(quantity=QUANTITY_TEXT)
+def test_a_csv_quantity_loads_only_as_ascii_digits_from_1_to_the_maximum(quantity: str) -> None:
+    """A quantity cell is a whole number >= 1 in ASCII digits (padding allowed), at most MAX_QUANTITY;
+    anything else (signs, decimals, exponents, full-width, superscript or other scripts' digits,
+    thousands of digits) is INVALID naming `quantity`, and the next order still loads."""
+    buyer = ["Ada", "Lovelace", "ada@example.com", "1 Main St", "Springfield", "12345", "US"]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([
+        REQUIRED_COLUMNS, ["A", "AMAZON", "B1", quantity, *buyer], ["B", "AMAZON", "B1", "1", *buyer]])
+    result = load_bytes(out.getvalue().encode(), ".csv")
+    assert not isinstance(result, InputError)
+    first, second = result
+    if _whole_in_range(quantity):
+        assert isinstance(first, Order)
+        assert first.items[0].quantity == int(quantity)
+    else:
+        assert isinstance(first, InvalidOrder)
+        assert (first.line, first.field) == (2, "quantity")
+    assert isinstance(second, Order)
+    assert second.line == 3
+
+
+@FAST
+@given(quantity=JSON_JUNK | st.integers(-(10**25), 10**25) | st.floats(allow_nan=False, allow_infinity=False))
+def test_a_jsonl_quantity_loads_only_as_a_json_integer_from_1_to_the_maximum(quantity: object) -> None:
+    """In JSONL the quantity is a JSON integer (not a string, float, bool or null) within 1..MAX_QUANTITY."""
+    record = {"order_id": "A", "buyer": dict.fromkeys(BUYER_REQUIRED, "x"),
+              "items": [{"marketplace": "AMAZON", "product_id": "B1", "quantity": quantity}]}
+    result = load_bytes(json.dumps(record).encode() + b"\n", ".jsonl")
+    assert not isinstance(result, InputError)
+    [entry] = result
+    whole = type(quantity) is int and 1 <= quantity <= MAX_QUANTITY
+    if whole:
+        assert isinstance(entry, Order)
+        assert entry.items[0].quantity == quantity
+    else:
+        assert isinstance(entry, InvalidOrder)
+        assert entry.field == "items[0].quantity"
+
+
+# ------------------------------------------------------------------ over-long values, column by column
+
+ALL_COLUMNS = [*REQUIRED_COLUMNS, *(c for c in sorted(KNOWN_COLUMNS) if c not in REQUIRED_COLUMNS)]
+
+
+@pytest.mark.parametrize("column", sorted(KNOWN_COLUMNS - {"order_id"}))
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(size=st.sampled_from([MAX_FIELD + 1, 200_000]), on_row=st.integers(0, 1), newlines=st.booleans(),
+       crlf=st.booleans())
+def test_a_value_longer_than_max_field_makes_its_order_invalid_naming_the_column(
+    column: str, size: int, on_row: int, newlines: bool, crlf: bool
+) -> None:
+    """Any read column, either row of a two-row order, with or without quoted line breaks: the order is
+    INVALID at that row's line naming the column, and the next order keeps its own line."""
+    buyer = {"first_name": "Ada", "last_name": "L", "email": "a@x", "address1": "1 St", "city": "C",
+             "postal_code": "1", "country_code": "US"}
+    base = {**buyer, "order_id": "A", "marketplace": "AMAZON", "product_id": "B1", "quantity": "1"}
+    huge = ("y" * 99 + "\n") * (size // 100 + 1) if newlines else "y" * size
+    rows = [dict(base), dict(base, product_id="B2"), dict(base, order_id="B")]
+    rows[on_row][column] = huge
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n" if crlf else "\n")
+    writer.writerow(ALL_COLUMNS)
+    writer.writerows([[r.get(c, "") for c in ALL_COLUMNS] for r in rows])
+    result = load_bytes(out.getvalue().encode(), ".csv")
+    assert not isinstance(result, InputError)
+    bad, good = result
+    assert isinstance(bad, InvalidOrder)
+    assert (bad.order_id, bad.line, bad.field) == ("A", 2 + on_row, column)
+    assert isinstance(good, Order)
+    assert good.line == 4 + huge.count("\n")
