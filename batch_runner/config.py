@@ -124,7 +124,7 @@ def _valid(name: str, value: object) -> bool:
         return False
     match kind:
         case "url":
-            return value.startswith(("https://", "http://")) and len(value) > len("https://")
+            return value.lower().startswith(("https://", "http://")) and len(value) > len("https://")
         case "ip":
             return _is_ip(value)
         case "deadline":
