@@ -32,6 +32,8 @@ import orjson
 from batch_runner.errors import JournalError
 
 JOURNAL_NAME = "journal.jsonl"
+#: Records fsynced before append returns: the header, and each side effect before it is sent.
+INTENTS = frozenset({"header", "create", "submit"})
 LOCK_NAME = "lock"
 VERSION = 1
 
@@ -125,10 +127,14 @@ class Journal:
         return journal
 
     def append(self, record: dict[str, Any]) -> None:
-        """Make `record` durable before returning (the side effect it announces comes after)."""
+        """Write `record` through to the kernel before returning, so it survives the process
+        being killed. A record announcing a side effect (INTENTS) is also fsynced, so it survives
+        power loss before the side effect happens; the others (answers, decisions) become durable
+        with the next fsync of this file, and losing them only means polling again on resume."""
         self._handle.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
         self._handle.flush()
-        os.fsync(self._handle.fileno())
+        if record["t"] in INTENTS:
+            os.fsync(self._handle.fileno())
         self.appended += 1
         if record["t"] != "header":
             _apply(self.states, record)

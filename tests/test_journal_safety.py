@@ -125,3 +125,29 @@ def test_a_new_out_beside_a_run_of_the_same_input_is_refused(tmp_path: Path) -> 
     other = make_input(tmp_path / "runs", "order_id\nZ\n")
     with Journal.open(today, other):
         pass  # a different file is a different job
+
+
+def test_intents_are_fsynced_before_append_returns_and_answers_reach_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create or submit intent is on disk before its request can be sent; an answer record is
+    in the file (a killed process loses nothing) and made durable by the next intent's fsync."""
+    import os
+
+    source = make_input(tmp_path)
+    journal = Journal.open(out_dir(tmp_path), source)
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        lines = (tmp_path / "out" / "journal.jsonl").read_bytes().splitlines()
+        synced.append(lines[-1].decode())  # what the fsync made durable ends with this line
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    fill(journal)
+    text = (tmp_path / "out" / "journal.jsonl").read_text()
+    journal.close()
+    assert [line.split('"t":')[1].split(",")[0] for line in synced] == ['"create"', '"submit"']
+    assert '"t":"created"' in text  # written through at once, synced with the submit intent
+    assert text.index('"t":"created"') < text.index('"t":"submit"')
