@@ -303,15 +303,7 @@ def test_generated_csv_every_good_order_once_every_bad_one_invalid_at_its_line(g
     Latin-1 rows, huge fields, bad quantities and markets, missing or conflicting buyer fields,
     order-less rows, duplicates): each good order loads exactly once with its items and buyer;
     each bad one is INVALID with its file, physical line and field; nothing raises."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "orders.csv"
-        path.write_bytes(generated.data)
-        entries = list(iter_orders(path))
-    assert Counter(_seen(e) for e in entries) == generated.expected
-    for entry in entries:
-        if isinstance(entry, InvalidOrder):
-            assert entry.file == str(path)
-            assert entry.message
+    _loads_as_expected(generated.data, "orders.csv", generated.expected)
 
 
 # ------------------------------------------------------------------ JSONL files built from a model
@@ -453,15 +445,7 @@ def test_generated_jsonl_every_good_order_once_every_bad_one_invalid_at_its_line
     """Random JSONL (BOM, CRLF, blank lines, ignored nested keys, truncated lines, non-objects,
     Latin-1 bytes, wrong types at every level, missing buyer fields, odd quantities, huge values,
     duplicates): each good order loads exactly once; each bad one is INVALID at its line and field path."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "orders.jsonl"
-        path.write_bytes(generated.data)
-        entries = list(iter_orders(path))
-    assert Counter(_seen(e) for e in entries) == generated.expected
-    for entry in entries:
-        if isinstance(entry, InvalidOrder):
-            assert entry.file == str(path)
-            assert entry.message
+    _loads_as_expected(generated.data, "orders.jsonl", generated.expected)
 
 
 # ------------------------------------------------------------------ file-level cases
@@ -606,3 +590,16 @@ def test_a_value_longer_than_max_field_makes_its_order_invalid_naming_the_column
     assert (bad.order_id, bad.line, bad.field) == ("A", 2 + on_row, column)
     assert isinstance(good, Order)
     assert good.line == 4 + huge.count("\n")
+
+
+def _loads_as_expected(data: bytes, name: str, expected: Counter[tuple[object, ...]]) -> None:
+    """Each good order exactly once, each bad one INVALID where expected, all naming the file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        entries = list(iter_orders(path))
+    assert Counter(_seen(e) for e in entries) == expected
+    for entry in entries:
+        if isinstance(entry, InvalidOrder):
+            assert entry.file == str(path)
+            assert entry.message
