@@ -309,7 +309,7 @@ class RyeClient:
                     return OutcomeUnknown(reason=exc.reason)
                 return NotSent(reason=exc.reason)
             finally:
-                self.limits.abandon(ticket)  # answered or not, it is no longer in flight
+                self.limits.finished(ticket)
             if self.limits.observe(ticket, status, headers, now_unix=time.time()) and status == 429:
                 continue
             return self._interpret(operation, status, payload, unknown_on_5xx=unknown_on_5xx)

@@ -93,7 +93,6 @@ class Ticket:
     operation: str
     probe: int | None = None
     serial: int = 0  #: Strict tickets are numbered, to count what may overlap a probe pair
-    issued_at: float = 0.0
 
 
 @dataclass(slots=True)
@@ -143,8 +142,8 @@ class TierLimits:
         self._serial = 0
         self._in_flight: set[int] = set()  #: serials of Strict requests sent, not yet answered
         self._seen: dict[str, _Seen] = {}
-        self._counts = {Tier.STRICT: 0, Tier.DEFAULT: 0}
-        self._by_operation: dict[str, int] = {}
+        self._default_requests = 0
+        self._by_operation: dict[str, int] = {}  #: Strict requests per operation
         self._rate_limited = 0
         self._last_429_at = -CAUTIOUS_AFTER_429_S
 
@@ -156,8 +155,8 @@ class TierLimits:
 
     def statistics(self) -> LimitStats:
         return LimitStats(
-            strict_requests=self._counts[Tier.STRICT],
-            default_requests=self._counts[Tier.DEFAULT],
+            strict_requests=sum(self._by_operation.values()),
+            default_requests=self._default_requests,
             rate_limited=self._rate_limited,
             strict_shared=self._strict_shared,
             strict_by_operation=dict(self._by_operation),
@@ -169,11 +168,11 @@ class TierLimits:
         return operation if self._strict_shared is False else SHARED_KEY
 
     async def acquire(self, operation: str) -> Ticket:
-        """Wait until `operation` may be sent. Every ticket ends in `observe` or `abandon`."""
+        """Wait until `operation` may be sent. Call `finished` once its request is over."""
         tier = tier_of(operation)
         if tier is Tier.DEFAULT:
             await self._token(self._default, DEFAULT_KEY)
-            self._counts[tier] += 1
+            self._default_requests += 1
             return Ticket(operation)
         if self._strict_shared is False:
             probe = None
@@ -183,14 +182,13 @@ class TierLimits:
         return self._strict_ticket(operation, probe)
 
     def _strict_ticket(self, operation: str, probe: int | None) -> Ticket:
-        self._counts[Tier.STRICT] += 1
         self._by_operation[operation] = self._by_operation.get(operation, 0) + 1
         self._serial += 1
         self._in_flight.add(self._serial)
-        return Ticket(operation, probe, self._serial, time.monotonic())
+        return Ticket(operation, probe, self._serial)
 
-    def abandon(self, ticket: Ticket) -> None:
-        """The request got no answer (connection lost, timeout): it is no longer in flight."""
+    def finished(self, ticket: Ticket) -> None:
+        """The ticket's request is over, answered or not: it is no longer in flight."""
         self._in_flight.discard(ticket.serial)
 
     async def _token(self, limiter: AsyncLimiter, key: str) -> None:
@@ -298,10 +296,8 @@ class TierLimits:
         remaining = _as_int(headers.get("Ratelimit-Remaining"))
         limit = _as_int(headers.get("Ratelimit-Limit"))
         now = time.monotonic()
-        if tier is Tier.STRICT:
-            self._in_flight.discard(ticket.serial)
-            if remaining is not None and status != 429:
-                self._seen[ticket.operation] = _Seen(remaining, limit, now)
+        if tier is Tier.STRICT and remaining is not None and status != 429:
+            self._seen[ticket.operation] = _Seen(remaining, limit, now)
         wait_s = 0.0
         if status == 429:
             self._rate_limited += 1
@@ -341,18 +337,14 @@ class TierLimits:
             if seen is None:
                 continue
             level = seen.remaining + (now - seen.at) * self._strict_rps
-            # One token more for the request that holds the shared gate right now.
-            charge = max(0.0, capacity - level) + self._in_flight_share() + 1
+            # Every request still out may be this operation's (they are not told apart), and one
+            # token more for the request that holds the shared gate right now.
+            charge = max(0.0, capacity - level) + len(self._in_flight) + 1
             self._precharge[operation] = min(capacity, charge)
         if (paused := self._paused_until.get(SHARED_KEY, 0.0)) > now:
             for operation in STRICT_OPERATIONS:
                 self._paused_until[operation] = paused
         self._release_waiters()
-
-    def _in_flight_share(self) -> float:
-        """Requests still out when the split happens, charged to each new bucket (their
-        operations are not tracked per request; over-charging costs a fraction of a second)."""
-        return float(len(self._in_flight))
 
     def _release_waiters(self) -> None:
         """Send every queued waiter to its own operation's bucket, so the shared gate drains now
