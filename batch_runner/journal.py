@@ -98,7 +98,8 @@ def _apply(states: dict[str, OrderState], rec: dict[str, Any]) -> None:
 
 
 class Journal:
-    """Append-only, fsynced. Open with `Journal.open(out_dir, input_path)`."""
+    """Append-only; intents fsynced as written, the rest with the next intent or on close.
+    Open with `Journal.open(out_dir, input_path)`."""
 
     def __init__(self, path: Path, handle: Any, states: dict[str, OrderState]) -> None:
         self.path = path
@@ -130,7 +131,7 @@ class Journal:
         """Write `record` through to the kernel before returning, so it survives the process
         being killed. A record announcing a side effect (INTENTS) is also fsynced, so it survives
         power loss before the side effect happens; the others (answers, decisions) become durable
-        with the next fsync of this file, and losing them only means polling again on resume."""
+        with the next intent or on close, and losing them only means polling again on resume."""
         self._handle.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
         self._handle.flush()
         if record["t"] in INTENTS:
@@ -140,6 +141,10 @@ class Journal:
             _apply(self.states, record)
 
     def close(self) -> None:
+        """Sync what no later intent will: the answers and decisions since the last one."""
+        if not self._handle.closed:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
         self._handle.close()
 
     def __enter__(self) -> Self:

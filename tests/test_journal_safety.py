@@ -147,7 +147,9 @@ def test_intents_are_fsynced_before_append_returns_and_answers_reach_the_file(
     monkeypatch.setattr(os, "fsync", fsync)
     fill(journal)
     text = (tmp_path / "out" / "journal.jsonl").read_text()
-    journal.close()
     assert [line.split('"t":')[1].split(",")[0] for line in synced] == ['"create"', '"submit"']
+    journal.append({"t": "submitted", "o": "A", "g": 0, "cart": "C1", "fate": "poll", "decided": []})
+    journal.close()  # no intent follows the last answer: closing makes it durable
+    assert synced[-1].startswith('{"t":"submitted"')
     assert '"t":"created"' in text  # written through at once, synced with the submit intent
     assert text.index('"t":"created"') < text.index('"t":"submit"')
