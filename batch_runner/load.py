@@ -392,6 +392,16 @@ def _json_order_id(value: object) -> str:
     return order_id
 
 
+def _shown_order_id(record: Any) -> str | None:
+    """The order_id to name on an INVALID line, when the record has a usable one."""
+    if not isinstance(record, dict):
+        return None
+    try:
+        return _json_order_id(record.get("order_id"))
+    except _Bad:
+        return None
+
+
 def parse_record(record: Any) -> Order:
     """One JSONL order; raises _Bad naming the field path."""
     if not isinstance(record, dict):
@@ -446,20 +456,17 @@ def iter_jsonl(path: Path) -> Iterator[Order | InvalidOrder]:
                 raw = raw.removeprefix(codecs.BOM_UTF8)
             if not raw.strip():
                 continue
-            order_id: str | None = None
             try:
                 record = orjson.loads(raw)
-                if isinstance(record, dict) and type(record.get("order_id")) in (str, int):
-                    shown = str(record["order_id"]).strip()
-                    order_id = shown if 0 < len(shown) <= MAX_FIELD else None
-                order = parse_record(record)
             except orjson.JSONDecodeError:
                 yield InvalidOrder(order_id=None, file=str(path), line=line, field=None,
                                    message="the line is not valid JSON (or not UTF-8)")
                 continue
+            try:
+                order = parse_record(record)
             except _Bad as bad:
-                yield InvalidOrder(order_id=order_id, file=str(path), line=line, field=bad.field,
-                                   message=bad.message)
+                yield InvalidOrder(order_id=_shown_order_id(record), file=str(path), line=line,
+                                   field=bad.field, message=bad.message)
                 continue
             if not seen.add(order.order_id):
                 yield InvalidOrder(order_id=order.order_id, file=str(path), line=line, field="order_id",
