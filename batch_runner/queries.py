@@ -6,9 +6,8 @@ from __future__ import annotations
 STORE_LINES = """
 fragment StoreLines on Store {
   __typename
-  store
-  ... on AmazonStore { cartLines { quantity product { id } } }
-  ... on ShopifyStore { cartLines { quantity variant { id } } }
+  ... on AmazonStore { store cartLines { quantity product { id } } }
+  ... on ShopifyStore { store cartLines { quantity variant { id } } }
 }
 """
 
