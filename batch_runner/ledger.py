@@ -55,7 +55,9 @@ class RunStats:
     replacements: int  #: replacement carts created
     strict_rps: float  #: the configured Strict rate
     throughput: tuple[tuple[float, int], ...] = ()  #: (seconds since start, orders finished)
-    interrupted: bool = False
+    interrupted: bool = False  #: the last run stopped early (see stop_kind, stop_reason)
+    stop_kind: str | None = None  #: core.stop.StopKind of the last run's early stop
+    stop_reason: str | None = None  #: that stop in one sentence
     strict_shared: bool | None = None  #: learned: createCart and submitCart share one bucket
     strict_by_operation: dict[str, int] = field(default_factory=dict)  #: Strict requests per operation
 

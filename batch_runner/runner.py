@@ -34,6 +34,7 @@ from batch_runner.core.model import (
 )
 from batch_runner.core.regroup import replacement
 from batch_runner.core.rollup import order_status
+from batch_runner.core.stop import StopKind, StopReason
 from batch_runner.journal import CartState, Journal, OrderState, cut_torn_tail
 from batch_runner.limits import TierLimits
 from batch_runner.load import iter_orders
@@ -62,13 +63,14 @@ def ledger_key(record: LedgerRecord) -> tuple[str, str]:
 @dataclass(slots=True)
 class RunResult:
     counts: dict[OrderStatus, int] = field(default_factory=dict)
-    interrupted: bool = False
+    interrupted: bool = False  #: stopped early, for any reason in `stop_reason`
     out_dir: Path = Path()
+    stop_reason: StopReason | None = None
 
     @property
     def exit_code(self) -> int:
         if self.interrupted:
-            return 3
+            return self.stop_reason.exit_code if self.stop_reason else 3
         not_placed = sum(n for status, n in self.counts.items() if status is not OrderStatus.PLACED)
         return 1 if not_placed else 0
 
@@ -91,14 +93,21 @@ class Runner:
             backoff_base_s=min(1.0, settings.poll_interval_s),
         )
         self._stopping = anyio.Event()
+        self.stop_reason: StopReason | None = None
         self._done = 0
         self._counts: dict[OrderStatus, int] = {}
         self._replacements = 0
         self._samples: list[tuple[float, int]] = []
         self._t0 = time.monotonic()
 
-    def stop(self) -> None:
-        """Stop starting new work; in-flight requests finish and are journaled."""
+    def stop(self, reason: StopReason | None = None) -> None:
+        """Stop starting new work; in-flight requests finish and are journaled.
+
+        The first reason given is the one reported; a bare stop() is an interruption.
+        """
+        if self.stop_reason is None:
+            self.stop_reason = reason or StopReason(kind=StopKind.INTERRUPTED,
+                                                    message="interrupted by a signal")
         self._stopping.set()
 
     @property
@@ -139,7 +148,8 @@ class Runner:
                     await self._feed(orders, client, journal, writer, done)
                 sampler.cancel_scope.cancel()
         self._write_stats(started)
-        return RunResult(counts=dict(self._counts), out_dir=self.out, interrupted=self.stopping)
+        return RunResult(counts=dict(self._counts), out_dir=self.out, interrupted=self.stopping,
+                         stop_reason=self.stop_reason if self.stopping else None)
 
     async def _feed(
         self, tg: anyio.abc.TaskGroup, client: RyeClient, journal: Journal,
@@ -259,6 +269,8 @@ class Runner:
             strict_rps=self.settings.strict_rps,
             throughput=tuple(self._samples),
             interrupted=self.stopping,
+            stop_kind=str(self.stop_reason.kind) if self.stopping and self.stop_reason else None,
+            stop_reason=self.stop_reason.message if self.stopping and self.stop_reason else None,
             strict_shared=stats.strict_shared,
             strict_by_operation=_add_counts(stats.strict_by_operation,
                                             previous.strict_by_operation if previous else {}),
