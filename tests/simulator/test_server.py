@@ -146,7 +146,7 @@ async def test_product_not_found_is_left_out_of_the_cart() -> None:
         _, _, body = await post(session, sim.url, queries.CREATE_CART, {"input": {"items": items, "buyerIdentity": BUYER}})
     result = body["data"]["createCart"]
     assert result["errors"][0]["code"] == "PRODUCT_NOT_FOUND"
-    assert result["errors"][0]["details"]["productIds"] == ["GONE"]
+    assert "GONE" in result["errors"][0]["message"]  # a CartError's details name no product
     lines = result["cart"]["stores"][0]["cartLines"]
     assert [line["product"]["id"] for line in lines] == ["B00A2KD8NY"]
 
