@@ -226,8 +226,11 @@ class RyeClient:
         _, data = answer
         try:
             cart = data["cart"]
-            lines = tuple(line for store in cart["stores"] for line in _store_lines(store))
-            return CartCreated(cart_id=str(cart["id"]), lines=lines, errors=_errors(data))
+            stores = cart["stores"]
+            lines = tuple(line for store in stores for line in _store_lines(store))
+            # The cart's errors, then each store's (only a store's name the products they concern).
+            errors = _errors(data) + tuple(e for store in stores for e in _errors(store))
+            return CartCreated(cart_id=str(cart["id"]), lines=lines, errors=errors)
         except (KeyError, TypeError, ValueError) as exc:
             return OutcomeUnknown(reason=f"unexpected createCart answer ({exc!r})")
 
@@ -389,13 +392,16 @@ def _data(reply: _Reply, field: str) -> dict[str, Any] | Refused | None:
 
 
 def _errors(data: Mapping[str, Any]) -> tuple[ApiError, ...]:
+    """The `errors` of a result, a cart or a store. Only a store's errors carry product ids
+    (AmazonStoreErrorDetails.productIds, ShopifyStoreErrorDetails.variantIds, whose entries may
+    be null); a cart's details are an address suggestion, not selected."""
     out = []
     for error in data.get("errors") or ():
         details = error.get("details") or {}
         ids = tuple(details.get("productIds") or ()) + tuple(details.get("variantIds") or ())
         out.append(
             ApiError(code=str(error.get("code")), message=str(error.get("message", "")),
-                     product_ids=tuple(str(i) for i in ids))
+                     product_ids=tuple(str(i) for i in ids if i is not None))
         )
     return tuple(out)
 
@@ -412,11 +418,14 @@ def _store_lines(store: Mapping[str, Any]) -> tuple[LineItem, ...]:
 
 
 def _store_submission(result: Mapping[str, Any]) -> StoreSubmission:
+    """One SubmitStoreResult: isSubmitted, orderId and errors on the result itself; the store's
+    name and lines inside `store`, the union Store."""
     store = result.get("store") or {}
+    order_id = result.get("orderId")
     return StoreSubmission(
         store=str(store.get("store", "")),
         is_submitted=bool(result.get("isSubmitted")),
-        order_id=result.get("orderId"),
+        order_id=order_id if isinstance(order_id, str) and order_id else None,
         lines=_store_lines(store),
         errors=_errors(result),
     )

@@ -1,16 +1,33 @@
-"""The GraphQL documents batch-runner sends. Tests validate each against the simulator's schema."""
+"""The GraphQL documents batch-runner sends, written against Rye's schema as the simulator's
+schema.graphql transcribes it (sources named there). tests/test_queries.py validates each one.
+
+On a union (Store, CartErrorDetails, OrderRequiredAction, OrderLineItem) only `__typename` and
+inline fragments may be selected: every field of a member type sits in `... on Member`.
+"""
 
 from __future__ import annotations
 
-#: What a store holds, the same in createCart's and submitCart's answers.
+#: What a store holds, the same in createCart's and submitCart's answers. A store's own errors
+#: (StoreErrorCode) name the products they concern in details: productIds on Amazon, variantIds
+#: on Shopify.
 STORE_LINES = """
 fragment StoreLines on Store {
   __typename
-  ... on AmazonStore { store cartLines { quantity product { id } } }
-  ... on ShopifyStore { store cartLines { quantity variant { id } } }
+  ... on AmazonStore {
+    store
+    cartLines { quantity product { id } }
+    errors { code message details { productIds } }
+  }
+  ... on ShopifyStore {
+    store
+    cartLines { quantity variant { id } }
+    errors { code message details { variantIds } }
+  }
 }
 """
 
+#: A cart-level CartError's details are the union CartErrorDetails (an address suggestion), so
+#: which product a PRODUCT_NOT_FOUND concerns is said only by its message.
 CREATE_CART = """
 mutation CreateCart($input: CartCreateInput!) {
   createCart(input: $input) {
@@ -18,7 +35,7 @@ mutation CreateCart($input: CartCreateInput!) {
       id
       stores { ...StoreLines }
     }
-    errors { code message details { productIds variantIds } }
+    errors { code message }
   }
 }
 """ + STORE_LINES

@@ -51,9 +51,9 @@ NEWER_SDL = """
 extend enum OrderStatus { ON_HOLD }
 extend enum CheckoutStatus { ON_HOLD }
 extend enum SubmitCartResultErrorCode { ORDER_LIMIT_EXCEEDED }
-type OrderHeldOrderEvent implements OrderEvent { id: ID! createdAt: DateTime! holdReason: String }
-type CompleteAddressVerification { verificationURL: String! }
-extend union RequiredAction = CompleteAddressVerification
+type OrderHeldOrderEvent implements OrderEvent { id: ID! createdAt: Time! holdReason: String }
+type CompleteAddressVerification { verificationURL: URL! }
+extend union OrderRequiredAction = CompleteAddressVerification
 """
 SCHEMA_NEWER: GraphQLSchema = build_schema(_SDL + NEWER_SDL)
 HTML_ERROR_PAGE = b"<!DOCTYPE html><html><head><title>Error</title></head><body><h1>Something went wrong</h1></body></html>"

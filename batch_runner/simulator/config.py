@@ -94,7 +94,7 @@ class SimConfig:
     huge_body_bytes: int = 8 << 20
     padded_body_bytes: int = 1 << 20
     #: Serve a newer schema: OrderStatus/CheckoutStatus ON_HOLD, OrderHeldOrderEvent,
-    #: SubmitCartResultErrorCode ORDER_LIMIT_EXCEEDED, the RequiredAction
+    #: SubmitCartResultErrorCode ORDER_LIMIT_EXCEEDED, the OrderRequiredAction
     #: CompleteAddressVerification (needed by the NEWER_* behaviours).
     newer_api: bool = False
 

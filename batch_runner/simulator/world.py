@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from batch_runner.simulator.catalog import amazon_product, offer, shopify_variant
 from batch_runner.simulator.config import Behaviour, SimConfig, behaviour_of, shopify_store
 
 Line = tuple[str, str, int]  # (marketplace, product id, quantity)
@@ -41,6 +42,9 @@ class SimStore:
     name: str
     marketplace: str
     lines: list[Line]
+    #: Rye's requestId: non-null from the start (docs/checkoutByCartID.txt shows it on a store
+    #: not yet submitted); the Rye order created at submission gets this id.
+    request_id: str
     is_submitted: bool = False
     order_id: str | None = None
 
@@ -132,6 +136,9 @@ class World:
     def _new_id(self) -> str:
         return "".join(self.rng.choices(string.ascii_letters + string.digits, k=20))
 
+    def _new_order_id(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
     # --- createCart ----------------------------------------------------------------------------
 
     def create_cart(self, items: dict[str, Any], buyer: dict[str, Any] | None, now: float) -> tuple[SimCart, list[dict[str, Any]]]:
@@ -141,13 +148,16 @@ class World:
         wanted += [("SHOPIFY", i["variantId"], i["quantity"]) for i in items.get("shopifyCartItemsInput") or ()]
         for market, pid, qty in wanted:
             if self.behaviour(pid) is Behaviour.NOT_FOUND:
-                ids = {"productIds": [pid]} if market == "AMAZON" else {"variantIds": [pid]}
+                # A CartError's details are an address suggestion (CartErrorDetails): the product
+                # is named only in the message.
                 errors.append({"code": "PRODUCT_NOT_FOUND", "message": f"Product {pid} not found",
-                               "details": {"reasons": None, "productIds": None, "variantIds": None, **ids}})
+                               "details": None})
                 continue
             name = "amazon" if market == "AMAZON" else shopify_store(pid)
-            store = cart.stores.setdefault(name, SimStore(name=name, marketplace=market, lines=[]))
-            store.lines.append((market, pid, qty))
+            if name not in cart.stores:
+                cart.stores[name] = SimStore(name=name, marketplace=market, lines=[],
+                                             request_id=self._new_order_id())
+            cart.stores[name].lines.append((market, pid, qty))
         self.carts[cart.id] = cart
         return cart, errors
 
@@ -204,8 +214,7 @@ class World:
         pids = [pid for _, pid, _ in store.lines]
         if existing is None:
             never = any(self.fires(pid, Behaviour.NEVER_STARTS_ONCE, f"{cart.id}:{pid}") for pid in pids)
-            order = SimOrder(id=str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
-                             cart_id=cart.id, store=store.name, marketplace=store.marketplace,
+            order = SimOrder(id=store.request_id, cart_id=cart.id, store=store.name, marketplace=store.marketplace,
                              lines=list(store.lines), started_at=None if never else now,
                              fate=self._fate(pids))
             self.orders[order.id] = order
@@ -233,24 +242,27 @@ class World:
         status = "COMPLETED" if store.is_submitted and not errors else "FAILED"
         return {"store": self.store_view(store), "status": status, "isSubmitted": store.is_submitted,
                 "orderId": store.order_id if store.is_submitted else None,
-                "requestId": store.order_id if store.is_submitted else None, "errors": errors}
+                "requestId": store.request_id, "errors": errors}
 
     # --- views -------------------------------------------------------------------------------
 
     def store_view(self, store: SimStore) -> dict[str, Any]:
+        """An AmazonStore or ShopifyStore (the union Store resolves by __typename)."""
         amazon = store.marketplace == "AMAZON"
-        lines = [{"quantity": q, "product" if amazon else "variant": {"id": pid, "title": None}}
+        lines = [{"quantity": q, "product": amazon_product(pid)} if amazon
+                 else {"quantity": q, "variant": shopify_variant(pid)}
                  for _, pid, q in store.lines]
-        order_id = store.order_id if store.is_submitted else None
         return {"__typename": "AmazonStore" if amazon else "ShopifyStore", "store": store.name,
-                "isSubmitted": store.is_submitted, "orderId": order_id, "requestId": order_id,
-                "errors": [], "cartLines": lines,
-                "offer": {"shippingMethods": [{"id": "standard", "label": "Standard",
-                          "total": {"value": 499, "currency": "USD", "displayValue": "$4.99"}}]}}
+                "isSubmitted": store.is_submitted, "requestId": store.request_id,
+                "orderId": store.order_id if store.is_submitted else None,
+                "isShippingRequired": True, "shipsToCountries": None,
+                "errors": [], "cartLines": lines, "offer": offer(amazon)}
 
     def cart_view(self, cart: SimCart) -> dict[str, Any]:
-        buyer = dict(cart.buyer)
-        return {"id": cart.id, "buyerIdentity": buyer, "cost": None,
+        """A Cart. cost stays null (Rye's Cart.cost is nullable: not priced yet): the simulator
+        has no prices."""
+        return {"id": cart.id, "buyerIdentity": dict(cart.buyer) or None, "cost": None,
+                "isShippingRequired": True if cart.stores else None,
                 "stores": [self.store_view(s) for s in cart.stores.values()]}
 
     def order_state(self, order: SimOrder, now: float) -> tuple[str, list[dict[str, Any]], list[dict[str, str]]]:
@@ -300,7 +312,7 @@ class World:
         ]
         return {"id": order.id, "status": status, "marketplace": order.marketplace,
                 "marketplaceOrderIds": [], "events": events, "requiredActions": actions,
-                "shipments": [], "lineItems": line_items, "createdAt": None}
+                "shipments": [], "lineItems": line_items}
 
     def checkout_view(self, cart_id: str, now: float) -> dict[str, Any]:
         cart = self.get_cart(cart_id)

@@ -10,8 +10,6 @@ import pytest
 
 from batch_runner import queries
 from batch_runner.simulator import Behaviour, SimConfig, running_simulator
-from batch_runner.simulator.app import SCHEMA
-from tests.simulator.rye_docs_documents import DOCUMENTS, REJECTED
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"sim-key:").decode(), "Rye-Shopper-IP": "1.2.3.4"}
 ITEMS = {"amazonCartItemsInput": [{"productId": "B00A2KD8NY", "quantity": 1}], "shopifyCartItemsInput": []}
@@ -146,7 +144,7 @@ async def test_product_not_found_is_left_out_of_the_cart() -> None:
         _, _, body = await post(session, sim.url, queries.CREATE_CART, {"input": {"items": items, "buyerIdentity": BUYER}})
     result = body["data"]["createCart"]
     assert result["errors"][0]["code"] == "PRODUCT_NOT_FOUND"
-    assert result["errors"][0]["details"]["productIds"] == ["GONE"]
+    assert "GONE" in result["errors"][0]["message"]  # a CartError's details name no product
     lines = result["cart"]["stores"][0]["cartLines"]
     assert [line["product"]["id"] for line in lines] == ["B00A2KD8NY"]
 
@@ -166,19 +164,3 @@ async def test_truth_endpoint_serves_ground_truth_as_json() -> None:
         async with session.get(sim.url.replace("/v1/query", "/_sim/truth")) as resp:
             body = await resp.json()
     assert body["carts"][cart_id]["submit_requests"] == 0
-
-
-@pytest.mark.parametrize("name", sorted(DOCUMENTS))
-def test_rye_docs_documents_validate(name: str) -> None:
-    """The GraphQL documents from Rye's pages validate against the simulator's schema."""
-    from graphql import parse, validate
-
-    assert validate(SCHEMA, parse(DOCUMENTS[name])) == []
-
-
-@pytest.mark.parametrize("name", sorted(REJECTED))
-def test_rye_docs_misspellings_are_rejected(name: str) -> None:
-    """The error guide's `checkoutByCartID(id:)` is not in the schema, and validation says so."""
-    from graphql import parse, validate
-
-    assert validate(SCHEMA, parse(REJECTED[name]))
