@@ -1,0 +1,130 @@
+"""The live-schema verdict (schema_check.py): pure, from an introspection answer to checked,
+mismatch or unavailable, naming operation, field and graphql-core's words."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import pytest
+from graphql import build_schema, graphql_sync
+
+from batch_runner import queries
+from batch_runner.client import sample_variables
+from batch_runner.schema_check import (
+    INTROSPECTION_QUERY,
+    SchemaOutcome,
+    judge_answer,
+    schema_sha256,
+)
+
+SDL = (resources.files("batch_runner.simulator") / "schema.graphql").read_text()
+
+
+def introspect(sdl: str) -> dict[str, Any]:
+    """The body a server with this schema answers to the introspection query."""
+    result = graphql_sync(build_schema(sdl), INTROSPECTION_QUERY)
+    assert result.errors is None
+    return {"data": result.data}
+
+
+def drift(old: str, new: str) -> str:
+    assert SDL.count(old) == 1, old
+    return SDL.replace(old, new)
+
+
+def judge(body: dict[str, Any] | None, status: int = 200) -> Any:
+    return judge_answer(status, body, queries.ALL_DOCUMENTS, sample_variables())
+
+
+def test_the_simulators_own_schema_passes_with_its_hash() -> None:
+    """Every document and its variables validate against the built-in schema; the hash is its SDL's."""
+    check = judge(introspect(SDL))
+    assert check.outcome is SchemaOutcome.CHECKED
+    assert check.mismatches == ()
+    assert check.documents == len(queries.ALL_DOCUMENTS)
+    assert check.sha256 == schema_sha256(build_schema(SDL))
+    assert check.reachable
+
+
+def test_a_renamed_checkout_field_names_operation_field_and_the_servers_words() -> None:
+    """checkoutByCartID's `orders` renamed: one mismatch, with the path and graphql-core's message."""
+    check = judge(introspect(drift("orders: [Order!]! cart: Cart!", "ryeOrders: [Order!]! cart: Cart!")))
+    assert check.outcome is SchemaOutcome.MISMATCH
+    [mismatch] = check.mismatches
+    assert mismatch.operation == "checkoutByCartID"
+    assert mismatch.field == "checkoutByCartID.orders"
+    assert "Cannot query field 'orders' on type 'Checkout'" in mismatch.message
+    assert "ryeOrders" in mismatch.message  # graphql-core's suggestion, from the live schema
+    assert check.sha256 != schema_sha256(build_schema(SDL))
+
+
+def test_a_field_drifted_inside_a_fragment_names_the_fragment() -> None:
+    """A field read in the StoreLines fragment is named with the fragment, for both mutations."""
+    sdl = drift("type AmazonCartLine { quantity: Int! product: AmazonProduct! }",
+                "type AmazonCartLine { quantity: Int! item: AmazonProduct! }")
+    check = judge(introspect(sdl))
+    assert {m.operation for m in check.mismatches} == {"createCart", "submitCart"}
+    assert all(m.field == "cartLines.product (in fragment StoreLines)" for m in check.mismatches)
+
+
+def test_a_renamed_argument_is_a_mismatch() -> None:
+    """checkoutByCartID(cartID:) renamed to (id:): the document no longer validates."""
+    check = judge(introspect(drift("checkoutByCartID(cartID: ID!)", "checkoutByCartID(id: ID!)")))
+    assert check.outcome is SchemaOutcome.MISMATCH
+    assert any("cartID" in m.message for m in check.mismatches)
+
+
+def test_a_drifted_input_field_is_caught_in_the_variables_the_client_sends() -> None:
+    """The document still validates, but BillingAddressInput lost `postalCode`: the submitCart
+    variables, shaped as the client sends them, are refused."""
+    start = SDL.index("input BillingAddressInput")
+    end = SDL.index("}", start)
+    sdl = SDL[:start] + SDL[start:end].replace("postalCode: String", "zip: String") + SDL[end:]
+    check = judge(introspect(sdl))
+    assert check.outcome is SchemaOutcome.MISMATCH
+    [mismatch] = check.mismatches
+    assert (mismatch.operation, mismatch.field) == ("submitCart", "variables")
+    assert "postalCode" in mismatch.message
+
+
+def test_a_deprecated_field_in_use_is_reported_but_passes() -> None:
+    """The server deprecates `orderId`, which submitCart reads: checked, with a deprecation noted."""
+    sdl = SDL.replace("  orderId: ID\n", '  orderId: ID @deprecated(reason: "use rye_id")\n')
+    check = judge(introspect(sdl))
+    assert check.outcome is SchemaOutcome.CHECKED
+    [used] = check.deprecated
+    assert (used.operation, used.field) == ("submitCart", "submitCart.cart.stores.orderId")
+    assert "use rye_id" in used.message
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reachable", "words"),
+    [
+        (200, {"errors": [{"message": "GraphQL introspection is not allowed"}]}, True,
+         "the server refused introspection (HTTP 200): GraphQL introspection is not allowed"),
+        (400, {"errors": [{"message": "introspection disabled"}]}, True, "HTTP 400"),
+        (404, None, True, "HTTP 404, and the answer is not JSON"),
+        (200, {"data": None}, True, "neither data.__schema nor errors"),
+        (200, {"data": {"__schema": {"types": "nonsense"}}}, True, "not a usable schema"),
+        (503, None, False, "HTTP 503"),
+        (504, {"errors": [{"message": "Gateway Timeout"}]}, False, "HTTP 504"),
+    ],
+)
+def test_answers_that_hold_no_schema_are_unavailable(
+    status: int, body: dict[str, Any] | None, reachable: bool, words: str
+) -> None:
+    """A refusal, a page that is not JSON or a broken schema: unavailable, saying why, never a
+    mismatch; only a 5xx counts as the API not reached."""
+    check = judge(body, status)
+    assert check.outcome is SchemaOutcome.UNAVAILABLE
+    assert words in check.note
+    assert check.reachable is reachable
+    assert "\n" not in check.summary()
+
+
+def test_a_long_refusal_is_cut_to_one_short_line() -> None:
+    """A server's multi-line, very long refusal becomes one line of bounded length."""
+    check = judge({"errors": [{"message": "no\n" * 1000}]})
+    assert "\n" not in check.note
+    assert len(check.note) <= 300
