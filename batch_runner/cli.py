@@ -89,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("input", type=Path)
     validate.add_argument("--strict-rps", type=float, default=None)
 
+    pre = sub.add_parser("preflight", help="check key, shopper IP, live schema and tiers; place nothing")
+    pre.add_argument("input", nargs="?", type=Path, help="CSV or JSONL orders, for a run-time estimate")
+    pre.add_argument("--api-url", help=_RUN_FLAGS["api_url"][2])
+    pre.add_argument("--job", type=Path, help="job file (TOML), as for run")
+    pre.add_argument("--shopper-ip", help=_RUN_FLAGS["shopper_ip"][2])
+    pre.add_argument("--strict-rps", type=float, help=_RUN_FLAGS["strict_rps"][2])
+
     report = sub.add_parser("report", help="render report.md/report.html/ledger.csv again from DIR")
     report.add_argument("dir", type=Path)
     return parser
@@ -160,6 +167,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _validate(args.input, args.strict_rps or 1.0)
         case "report":
             return _report(args.dir)
+        case "preflight":
+            from batch_runner.preflight import run_preflight
+
+            return run_preflight(input_path=args.input, job=args.job, api_url=args.api_url,
+                                 shopper_ip=args.shopper_ip, strict_rps=args.strict_rps)
     raise UsageError(f"unknown command {args.command}")
 
 
