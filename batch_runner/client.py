@@ -31,6 +31,8 @@ from batch_runner.schema_check import INTROSPECTION_QUERY
 MAX_BODY_BYTES = 4 * 1024 * 1024
 #: 429s resent in a row before the call is reported as failed (each waits for the window).
 MAX_RATE_LIMITED_RESENDS = 20
+#: The introspection answer describes the whole API, so it may be larger than any cart's answer.
+MAX_SCHEMA_BYTES = 16 * 1024 * 1024
 #: The operation name the introspection query goes by, in the limiter (Default tier) and messages.
 INTROSPECTION = "introspection"
 
@@ -89,6 +91,7 @@ class Introspected:
     status: int
     headers: Mapping[str, str]  #: the answer's headers (Ratelimit-* for the Default tier)
     body: dict[str, Any] | None  #: the decoded JSON object, None when the body is not one
+    oversize: bool = False  #: the body passed MAX_SCHEMA_BYTES and was not read
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -294,7 +297,9 @@ class RyeClient:
         for _ in range(MAX_RATE_LIMITED_RESENDS):
             ticket = await self.limits.acquire(INTROSPECTION)
             try:
-                async with self._post(INTROSPECTION, body) as (status, headers, payload):
+                async with self._post(INTROSPECTION, body, max_bytes=MAX_SCHEMA_BYTES) as (
+                    status, headers, payload,
+                ):
                     kept = dict(headers)
             except _Transport as exc:
                 return NotSent(reason=exc.reason)
@@ -303,7 +308,8 @@ class RyeClient:
             if self.limits.observe(ticket, status, headers, now_unix=time.time()) and status == 429:
                 continue
             _refuse_auth(status, INTROSPECTION)
-            return Introspected(status=status, headers=kept, body=_json_object(payload))
+            return Introspected(status=status, headers=kept, body=_json_object(payload),
+                                oversize=payload is None)
         return NotSent(reason=f"rate limited {MAX_RATE_LIMITED_RESENDS} times in a row")
 
     # --- transport --------------------------------------------------------------------------
@@ -350,7 +356,7 @@ class RyeClient:
 
     @contextlib.asynccontextmanager
     async def _post(
-        self, operation: str, body: bytes
+        self, operation: str, body: bytes, *, max_bytes: int = MAX_BODY_BYTES
     ) -> AsyncIterator[tuple[int, Mapping[str, str], bytes | None]]:
         assert self._session is not None, "use RyeClient as an async context manager"
         headers = {"Authorization": self._auth, "Content-Type": "application/json"}
@@ -358,7 +364,7 @@ class RyeClient:
             headers["Rye-Shopper-IP"] = self._shopper_ip
         with _map_transport_errors():
             async with self._session.post(self._url, data=body, headers=headers) as response:
-                payload = await _read_bounded(response)
+                payload = await _read_bounded(response, max_bytes)
                 yield response.status, response.headers, payload
 
     def _interpret(
@@ -397,18 +403,20 @@ def _json_object(payload: bytes | None) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
-async def _read_bounded(response: aiohttp.ClientResponse) -> bytes | None:
+async def _read_bounded(
+    response: aiohttp.ClientResponse, max_bytes: int = MAX_BODY_BYTES
+) -> bytes | None:
     """The whole body, however many reads it takes, or None (connection dropped) past the bound.
 
     (`content.read(n)` returns whatever has arrived, so one call is not the whole body.)
     """
-    if response.content_length is not None and response.content_length > MAX_BODY_BYTES:
+    if response.content_length is not None and response.content_length > max_bytes:
         response.close()
         return None
     chunks, size = [], 0
     async for chunk in response.content.iter_any():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > max_bytes:
             response.close()
             return None
         chunks.append(chunk)

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 import anyio
 
 from batch_runner import queries
-from batch_runner.client import Introspected, NotSent, RyeClient, sample_variables
+from batch_runner.client import (
+    MAX_SCHEMA_BYTES,
+    Introspected,
+    NotSent,
+    RyeClient,
+    sample_variables,
+)
 from batch_runner.config import Settings
 from batch_runner.errors import SchemaMismatch
 from batch_runner.limits import TierLimits
@@ -46,6 +52,9 @@ async def fetch_schema_check(
         if isinstance(answer, NotSent):
             check = unavailable(f"no answer from the API ({answer.reason})", reachable=False)
             got: Introspected | None = None
+        elif answer.oversize:
+            check = unavailable(f"the schema is larger than {MAX_SCHEMA_BYTES} bytes; not read")
+            got = answer
         else:
             check = judge_answer(answer.status, answer.body, queries.ALL_DOCUMENTS,
                                  sample_variables())

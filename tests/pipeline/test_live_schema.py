@@ -12,8 +12,10 @@ import anyio
 import orjson
 import pytest
 
+from batch_runner.client import MAX_BODY_BYTES, MAX_SCHEMA_BYTES
 from batch_runner.core.model import OrderStatus
 from batch_runner.ledger import read_ledger
+from batch_runner.live_schema import fetch_schema_check, make_client
 from batch_runner.schema_check import schema_sha256
 from batch_runner.simulator import Fault, SimConfig, Simulator, running_simulator
 from tests.pipeline.conftest import SIM_FAST, order, run, settings_for, write_jsonl
@@ -158,3 +160,18 @@ async def test_an_api_down_at_the_start_is_asked_again_then_checked(tmp_path: Pa
     assert statuses == [503, 200]
     stats = orjson.loads((tmp_path / "out" / "run_stats.json").read_bytes())
     assert stats["schema_check"] == "checked"
+
+
+@pytest.mark.parametrize(("size", "outcome"), [(6 << 20, "checked"), (17 << 20, "unavailable")])
+async def test_a_large_schema_is_read_up_to_its_own_bound(tmp_path: Path, size: int, outcome: str) -> None:
+    """The schema may pass the 4 MiB bound of a cart's answer (6 MiB is still read and checked);
+    past MAX_SCHEMA_BYTES it is not read: unavailable, saying so, never a crash."""
+    config = SimConfig(faults={"__schema": [Fault.HUGE_STREAMED]}, huge_body_bytes=size, **SIM_FAST)
+    async with running_simulator(config) as sim:
+        settings = settings_for(sim, tmp_path, tmp_path / "unused.jsonl")
+        async with make_client(settings) as client:
+            check, _ = await fetch_schema_check(client)
+    assert check.outcome == outcome
+    assert MAX_BODY_BYTES < 6 << 20 < MAX_SCHEMA_BYTES < 17 << 20
+    if outcome == "unavailable":
+        assert f"larger than {MAX_SCHEMA_BYTES} bytes" in check.note
