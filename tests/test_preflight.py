@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,8 @@ from batch_runner.config import Settings
 from batch_runner.preflight import Line, Mark, checks, exit_code
 from batch_runner.simulator import SimConfig, Simulator, running_simulator
 from tests.pipeline.conftest import SIM_FAST, order, write_jsonl
+from tests.schema_drift import rename_field
 
-SDL = (resources.files("batch_runner.simulator") / "schema.graphql").read_text()
 KEY = "test-key-preflight-77"
 PUBLIC_IP = "8.8.8.8"
 
@@ -79,7 +78,7 @@ async def test_a_missing_shopper_ip_is_exit_2(tmp_path: Path) -> None:
 async def test_a_drifted_schema_is_exit_2_naming_each_mismatch(tmp_path: Path) -> None:
     """The server's Checkout renamed `orders`: FAIL with the operation, field and graphql-core's words."""
     drifted = tmp_path / "drifted.graphql"
-    drifted.write_text(SDL.replace("orders: [Order!]! cart: Cart!", "ryeOrders: [Order!]! cart: Cart!"))
+    drifted.write_text(rename_field("Checkout", "orders", "ryeOrders"))
     async with running_simulator(SimConfig(schema_path=str(drifted), **SIM_FAST)) as sim:
         lines = await checks(settings(sim))
         assert [tier for _, tier in sent(sim)] == ["Default", "Default"]

@@ -3,7 +3,6 @@ mismatch or unavailable, naming operation, field and graphql-core's words."""
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
 import pytest
@@ -14,11 +13,11 @@ from batch_runner.client import sample_variables
 from batch_runner.schema_check import (
     INTROSPECTION_QUERY,
     SchemaOutcome,
+    check_documents,
     judge_answer,
     schema_sha256,
 )
-
-SDL = (resources.files("batch_runner.simulator") / "schema.graphql").read_text()
+from tests.schema_drift import SDL, deprecate_field, rename_argument, rename_field
 
 
 def introspect(sdl: str) -> dict[str, Any]:
@@ -26,11 +25,6 @@ def introspect(sdl: str) -> dict[str, Any]:
     result = graphql_sync(build_schema(sdl), INTROSPECTION_QUERY)
     assert result.errors is None
     return {"data": result.data}
-
-
-def drift(old: str, new: str) -> str:
-    assert SDL.count(old) == 1, old
-    return SDL.replace(old, new)
 
 
 def judge(body: dict[str, Any] | None, status: int = 200) -> Any:
@@ -49,7 +43,7 @@ def test_the_simulators_own_schema_passes_with_its_hash() -> None:
 
 def test_a_renamed_checkout_field_names_operation_field_and_the_servers_words() -> None:
     """checkoutByCartID's `orders` renamed: one mismatch, with the path and graphql-core's message."""
-    check = judge(introspect(drift("orders: [Order!]! cart: Cart!", "ryeOrders: [Order!]! cart: Cart!")))
+    check = judge(introspect(rename_field("Checkout", "orders", "ryeOrders")))
     assert check.outcome is SchemaOutcome.MISMATCH
     [mismatch] = check.mismatches
     assert mismatch.operation == "checkoutByCartID"
@@ -60,17 +54,22 @@ def test_a_renamed_checkout_field_names_operation_field_and_the_servers_words() 
 
 
 def test_a_field_drifted_inside_a_fragment_names_the_fragment() -> None:
-    """A field read in the StoreLines fragment is named with the fragment, for both mutations."""
-    sdl = drift("type AmazonCartLine { quantity: Int! product: AmazonProduct! }",
-                "type AmazonCartLine { quantity: Int! item: AmazonProduct! }")
-    check = judge(introspect(sdl))
-    assert {m.operation for m in check.mismatches} == {"createCart", "submitCart"}
-    assert all(m.field == "cartLines.product (in fragment StoreLines)" for m in check.mismatches)
+    """A field read inside a fragment is named by its path within the fragment, and the fragment."""
+    document = """
+    query Q($id: ID!) { checkoutByCartID(cartID: $id) { orders { ...Lines } } }
+    fragment Lines on Order {
+      lineItems { ... on AmazonLineItem { productId quantity } }
+    }
+    """
+    schema = build_schema(rename_field("AmazonLineItem", "productId", "asin"))
+    [mismatch] = check_documents(schema, {"q": document}).mismatches
+    assert (mismatch.operation, mismatch.field) == ("q", "lineItems.productId (in fragment Lines)")
+    assert "Cannot query field 'productId' on type 'AmazonLineItem'" in mismatch.message
 
 
 def test_a_renamed_argument_is_a_mismatch() -> None:
     """checkoutByCartID(cartID:) renamed to (id:): the document no longer validates."""
-    check = judge(introspect(drift("checkoutByCartID(cartID: ID!)", "checkoutByCartID(id: ID!)")))
+    check = judge(introspect(rename_argument("cartID", "id")))
     assert check.outcome is SchemaOutcome.MISMATCH
     assert any("cartID" in m.message for m in check.mismatches)
 
@@ -78,9 +77,7 @@ def test_a_renamed_argument_is_a_mismatch() -> None:
 def test_a_drifted_input_field_is_caught_in_the_variables_the_client_sends() -> None:
     """The document still validates, but BillingAddressInput lost `postalCode`: the submitCart
     variables, shaped as the client sends them, are refused."""
-    start = SDL.index("input BillingAddressInput")
-    end = SDL.index("}", start)
-    sdl = SDL[:start] + SDL[start:end].replace("postalCode: String", "zip: String") + SDL[end:]
+    sdl = rename_field("BillingAddressInput", "postalCode", "zip")
     check = judge(introspect(sdl))
     assert check.outcome is SchemaOutcome.MISMATCH
     [mismatch] = check.mismatches
@@ -90,7 +87,7 @@ def test_a_drifted_input_field_is_caught_in_the_variables_the_client_sends() -> 
 
 def test_a_deprecated_field_in_use_is_reported_but_passes() -> None:
     """The server deprecates `orderId`, which submitCart reads: checked, with a deprecation noted."""
-    sdl = SDL.replace("  orderId: ID\n", '  orderId: ID @deprecated(reason: "use rye_id")\n')
+    sdl = deprecate_field("SubmitStoreResult", "orderId", "use rye_id")
     check = judge(introspect(sdl))
     assert check.outcome is SchemaOutcome.CHECKED
     [used] = check.deprecated

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from importlib import resources
 from pathlib import Path
 
 import anyio
@@ -19,17 +18,15 @@ from batch_runner.live_schema import fetch_schema_check, make_client
 from batch_runner.schema_check import schema_sha256
 from batch_runner.simulator import Fault, SimConfig, Simulator, running_simulator
 from tests.pipeline.conftest import SIM_FAST, order, run, settings_for, write_jsonl
+from tests.schema_drift import rename_field
 
-SDL = (resources.files("batch_runner.simulator") / "schema.graphql").read_text()
 KEY = "test-key-live-schema-1"
 
 
 def drifted_schema(tmp_path: Path) -> Path:
     """Rye's schema with checkoutByCartID's `orders` renamed: the drift that once cost 5 orders."""
-    old = "orders: [Order!]! cart: Cart!"
-    assert SDL.count(old) == 1
     path = tmp_path / "drifted.graphql"
-    path.write_text(SDL.replace(old, "ryeOrders: [Order!]! cart: Cart!"))
+    path.write_text(rename_field("Checkout", "orders", "ryeOrders"))
     return path
 
 
