@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 import anyio
 
@@ -82,6 +83,7 @@ async def check_before_run(settings: Settings, logger: logging.Logger) -> Schema
     """Check the live schema before anything is sent; a mismatch raises SchemaMismatch (exit 2)."""
     async with make_client(settings) as client:
         check, _ = await fetch_schema_check(client, retry_delays_s=RUN_RETRY_DELAYS_S)
+    check = replace(check, requests=client.limits.statistics().default_requests)
     if check.outcome is SchemaOutcome.MISMATCH:
         raise SchemaMismatch(mismatch_message(check, settings.api_url))
     if check.outcome is SchemaOutcome.UNAVAILABLE:

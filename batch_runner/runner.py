@@ -266,7 +266,8 @@ class Runner:
             input_file=str(self.input),
             orders_total=self._done + (previous.orders_total if previous else 0),
             strict_requests=stats.strict_requests + (previous.strict_requests if previous else 0),
-            default_requests=stats.default_requests + (previous.default_requests if previous else 0),
+            default_requests=(stats.default_requests + (previous.default_requests if previous else 0)
+                              + (self.schema_check.requests if self.schema_check else 0)),
             rate_limited=stats.rate_limited + (previous.rate_limited if previous else 0),
             replacements=self._replacements + (previous.replacements if previous else 0),
             strict_rps=self.settings.strict_rps,

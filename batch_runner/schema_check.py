@@ -66,6 +66,7 @@ class SchemaCheck:
     deprecated: tuple[Mismatch, ...] = ()  #: fields the documents use that the server deprecates
     reachable: bool = True  #: False: no HTTP answer, or a 5xx (the API could not be reached)
     documents: int = 0  #: how many documents were checked
+    requests: int = 0  #: introspection requests sent for it (Default tier), set by the caller
 
     def summary(self) -> str:
         """One line for a person: the log, the report, preflight."""

@@ -124,10 +124,12 @@ async def test_a_checked_run_records_the_schemas_hash(tmp_path: Path) -> None:
         code, _ = await run(settings_for(sim, tmp_path, path))
         expected = schema_sha256(sim.schema)
         introspections = [r.tier for r in sim.request_log() if r.operation == "__schema"]
+        default_tier = [r for r in sim.request_log() if r.tier == "Default"]
     assert code == 0
     assert introspections == ["Default"]
     out = tmp_path / "out"
     stats = orjson.loads((out / "run_stats.json").read_bytes())
+    assert stats["default_requests"] == len(default_tier)  # the introspection counted too
     assert (stats["schema_check"], stats["schema_sha256"]) == ("checked", expected)
     assert f"checked before the first order; schema sha256 {expected}" in (out / "report.md").read_text()
 
