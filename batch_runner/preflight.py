@@ -105,7 +105,7 @@ async def checks(settings: Settings) -> list[Line]:
     found = await _network(settings)
     lines = [line for line in (found.api, found.key) if line is not None]
     lines.append(shopper_ip_line(settings.shopper_ip))
-    lines += found.schema
+    lines += found.schema or [Line(Mark.INFO, "live schema: not checked (see above)")]
     if found.default_tier is not None:
         lines.append(found.default_tier)
     lines.append(Line(Mark.INFO, (
@@ -130,6 +130,7 @@ async def _network(settings: Settings) -> Findings:
         async with make_client(settings) as client:
             await _ask(client, settings, found)
     except AuthRefused as exc:
+        found.api = found.api or Line(Mark.OK, f"API reachable at {settings.api_url}")
         found.key = Line(Mark.FAIL, f"key refused: {_first_sentence(exc)}; check {ENV_API_KEY} "
                          "(keys are per environment: a staging key fails on production)", 2)
     except CertificateRefused as exc:

@@ -97,6 +97,8 @@ async def test_a_refused_key_is_exit_2() -> None:
     line = only(lines, "key refused")
     assert (line.mark, line.exit_code) == (Mark.FAIL, 2)
     assert "HTTP 403" in line.text
+    assert only(lines, "API reachable").mark is Mark.OK
+    assert only(lines, "live schema: not checked").mark is Mark.INFO
     assert KEY not in " ".join(line.text for line in lines)
     assert exit_code(lines) == 2
 
