@@ -25,6 +25,7 @@ from batch_runner.config import ENV_API_KEY, Settings, load_settings
 from batch_runner.core.model import OrderStatus
 from batch_runner.errors import BatchRunnerError, ConfigError, InputError, UsageError
 from batch_runner.journal import Journal, locked
+from batch_runner.live_schema import check_before_run
 from batch_runner.load import summarize
 from batch_runner.logs import RedactSecrets, setup_logging
 from batch_runner.progress import make_progress
@@ -80,10 +81,20 @@ def _parser() -> argparse.ArgumentParser:
                      help="seconds from submission to an order's final event")
     sim.add_argument("--per-operation-strict", action="store_true",
                      help="one Strict bucket per operation instead of one shared")
+    sim.add_argument("--schema", type=Path, help="serve this SDL file instead of the built-in schema")
+    sim.add_argument("--no-introspection", action="store_true",
+                     help="refuse introspection queries (HTTP 400 with a GraphQL error)")
 
     validate = sub.add_parser("validate", help="check INPUT and send nothing")
     validate.add_argument("input", type=Path)
     validate.add_argument("--strict-rps", type=float, default=None)
+
+    pre = sub.add_parser("preflight", help="check key, shopper IP, live schema and tiers; place nothing")
+    pre.add_argument("input", nargs="?", type=Path, help="CSV or JSONL orders, for a run-time estimate")
+    pre.add_argument("--api-url", help=_RUN_FLAGS["api_url"][2])
+    pre.add_argument("--job", type=Path, help="job file (TOML), as for run")
+    pre.add_argument("--shopper-ip", help=_RUN_FLAGS["shopper_ip"][2])
+    pre.add_argument("--strict-rps", type=float, help=_RUN_FLAGS["strict_rps"][2])
 
     report = sub.add_parser("report", help="render report.md/report.html/ledger.csv again from DIR")
     report.add_argument("dir", type=Path)
@@ -149,11 +160,18 @@ def _dispatch(args: argparse.Namespace) -> int:
                 strict_rps=args.strict_rps, default_rps=args.default_rps,
                 shared_strict=not args.per_operation_strict,
                 placement_delay_s=args.placement_delay,
+                schema_path=str(args.schema) if args.schema else None,
+                refuse_introspection=400 if args.no_introspection else None,
             )
         case "validate":
             return _validate(args.input, args.strict_rps or 1.0)
         case "report":
             return _report(args.dir)
+        case "preflight":
+            from batch_runner.preflight import run_preflight
+
+            return run_preflight(input_path=args.input, job=args.job, api_url=args.api_url,
+                                 shopper_ip=args.shopper_ip, strict_rps=args.strict_rps)
     raise UsageError(f"unknown command {args.command}")
 
 
@@ -180,6 +198,7 @@ async def run_job(settings: Settings, *, demo: bool = False) -> int:
     """Run one job to its end (or a stop) and print the summary; returns the exit status."""
     input_path, out = _check_run_settings(settings)
     logger = setup_logging(fmt=settings.log_format, quiet=settings.quiet, secrets=[settings.api_key])
+    schema_check = await check_before_run(settings, logger)  # before --out, lock or journal exist
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -195,7 +214,7 @@ async def run_job(settings: Settings, *, demo: bool = False) -> int:
             progress = make_progress(mode=settings.progress, quiet=settings.quiet, logger=logger,
                                      strict_rps=settings.strict_rps, interval_s=settings.log_interval_s)
             progress.start(summary.orders + summary.invalid if summary else None)
-            runner = Runner(settings, progress=progress)
+            runner = Runner(settings, progress=progress, schema_check=schema_check)
             try:
                 result = await _run_with_signals(runner, journal)
             finally:

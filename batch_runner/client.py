@@ -25,11 +25,16 @@ from batch_runner.core.model import Address, LineItem, Marketplace
 from batch_runner.core.snapshot import CheckoutView, EventView, RyeOrderView
 from batch_runner.errors import AuthRefused, CertificateRefused, ConfigError
 from batch_runner.limits import TierLimits
+from batch_runner.schema_check import INTROSPECTION_QUERY
 
 #: Answers larger than this are refused: no legitimate answer for one cart comes near it.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 #: 429s resent in a row before the call is reported as failed (each waits for the window).
 MAX_RATE_LIMITED_RESENDS = 20
+#: The introspection answer describes the whole API, so it may be larger than any cart's answer.
+MAX_SCHEMA_BYTES = 16 * 1024 * 1024
+#: The operation name the introspection query goes by, in the limiter (Default tier) and messages.
+INTROSPECTION = "introspection"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +82,16 @@ class NotSent:
     """The request never reached the API (connection refused, 503 before processing, 429s)."""
 
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Introspected:
+    """The answer to the introspection query, whatever it holds: schema_check judges it."""
+
+    status: int
+    headers: Mapping[str, str]  #: the answer's headers (Ratelimit-* for the Default tier)
+    body: dict[str, Any] | None  #: the decoded JSON object, None when the body is not one
+    oversize: bool = False  #: the body passed MAX_SCHEMA_BYTES and was not read
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -218,7 +233,7 @@ class RyeClient:
     async def create_cart(
         self, items: tuple[LineItem, ...], buyer: Address, *, before_send: BeforeSend = None
     ) -> CreateResult:
-        variables = {"input": {"items": _cart_items(items), "buyerIdentity": _buyer(buyer)}}
+        variables = _create_variables(items, buyer)
         answer = await self._answer("createCart", queries.CREATE_CART, variables,
                                     unknown_on_5xx=True, before_send=before_send)
         if not isinstance(answer, tuple):
@@ -240,11 +255,9 @@ class RyeClient:
     ) -> SubmitResult:
         """`before_send` runs after the rate limiter admits the request and right before it is
         sent (again before each resend after a 429): the journal's write-ahead hook."""
-        submit_input: dict[str, object] = {"id": cart_id, "billingAddress": _billing(billing)}
-        if payment_token:
-            submit_input["token"] = payment_token
         answer = await self._answer(
-            "submitCart", queries.SUBMIT_CART, {"input": submit_input}, unknown_on_5xx=True,
+            "submitCart", queries.SUBMIT_CART, _submit_variables(cart_id, billing, payment_token),
+            unknown_on_5xx=True,
             before_send=before_send,
         )
         if not isinstance(answer, tuple):
@@ -275,6 +288,32 @@ class RyeClient:
             return CheckoutView(status=str(data.get("status")), orders=orders)
         except (KeyError, TypeError, ValueError) as exc:
             return NotSent(reason=f"unexpected checkoutByCartID answer ({exc!r})")
+
+    async def introspect(self) -> Introspected | NotSent:
+        """One introspection query through the Default tier: a read that creates nothing.
+
+        NotSent when no answer came (cannot connect, timeout, connection lost, 429s throughout).
+        Raises AuthRefused on 401/403, as every other operation does.
+        """
+        body = orjson.dumps({"query": INTROSPECTION_QUERY, "variables": {},
+                             "operationName": "IntrospectionQuery"})
+        for _ in range(MAX_RATE_LIMITED_RESENDS):
+            ticket = await self.limits.acquire(INTROSPECTION)
+            try:
+                async with self._post(INTROSPECTION, body, max_bytes=MAX_SCHEMA_BYTES) as (
+                    status, headers, payload,
+                ):
+                    kept = dict(headers)
+            except _Transport as exc:
+                return NotSent(reason=exc.reason)
+            finally:
+                self.limits.finished(ticket)
+            if self.limits.observe(ticket, status, headers, now_unix=time.time()) and status == 429:
+                continue
+            _refuse_auth(status, INTROSPECTION)
+            return Introspected(status=status, headers=kept, body=_json_object(payload),
+                                oversize=payload is None)
+        return NotSent(reason=f"rate limited {MAX_RATE_LIMITED_RESENDS} times in a row")
 
     # --- transport --------------------------------------------------------------------------
 
@@ -320,7 +359,7 @@ class RyeClient:
 
     @contextlib.asynccontextmanager
     async def _post(
-        self, operation: str, body: bytes
+        self, operation: str, body: bytes, *, max_bytes: int = MAX_BODY_BYTES
     ) -> AsyncIterator[tuple[int, Mapping[str, str], bytes | None]]:
         assert self._session is not None, "use RyeClient as an async context manager"
         headers = {"Authorization": self._auth, "Content-Type": "application/json"}
@@ -328,18 +367,13 @@ class RyeClient:
             headers["Rye-Shopper-IP"] = self._shopper_ip
         with _map_transport_errors():
             async with self._session.post(self._url, data=body, headers=headers) as response:
-                payload = await _read_bounded(response)
+                payload = await _read_bounded(response, max_bytes)
                 yield response.status, response.headers, payload
 
     def _interpret(
         self, operation: str, status: int, payload: bytes | None, *, unknown_on_5xx: bool
     ) -> _Reply | NotSent | OutcomeUnknown:
-        if status in (401, 403):
-            raise AuthRefused(
-                f"Rye refused the API key (HTTP {status}) on {operation}. Check RYE_API_KEY "
-                "(keys are per environment: a staging key fails on production), then rerun "
-                "with the same --out to resume."
-            )
+        _refuse_auth(status, operation)
         if status >= 500 or status == 408:
             reason = f"HTTP {status} from the API"
             return OutcomeUnknown(reason=reason) if unknown_on_5xx else NotSent(reason=reason)
@@ -355,18 +389,37 @@ class RyeClient:
         return _Reply(status, parsed)
 
 
-async def _read_bounded(response: aiohttp.ClientResponse) -> bytes | None:
+def _refuse_auth(status: int, operation: str) -> None:
+    if status in (401, 403):
+        raise AuthRefused(
+            f"Rye refused the API key (HTTP {status}) on {operation}. Check RYE_API_KEY "
+            "(keys are per environment: a staging key fails on production), then rerun "
+            "with the same --out to resume."
+        )
+
+
+def _json_object(payload: bytes | None) -> dict[str, Any] | None:
+    try:
+        parsed = orjson.loads(payload) if payload is not None else None
+    except orjson.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+async def _read_bounded(
+    response: aiohttp.ClientResponse, max_bytes: int = MAX_BODY_BYTES
+) -> bytes | None:
     """The whole body, however many reads it takes, or None (connection dropped) past the bound.
 
     (`content.read(n)` returns whatever has arrived, so one call is not the whole body.)
     """
-    if response.content_length is not None and response.content_length > MAX_BODY_BYTES:
+    if response.content_length is not None and response.content_length > max_bytes:
         response.close()
         return None
     chunks, size = [], 0
     async for chunk in response.content.iter_any():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > max_bytes:
             response.close()
             return None
         chunks.append(chunk)
@@ -455,6 +508,32 @@ def _rye_order(order: Mapping[str, Any]) -> RyeOrderView:
         line_items=tuple(items), redirect_urls=urls,
         action_types=tuple(str(a.get("__typename")) for a in actions),
     )
+
+
+def _create_variables(items: tuple[LineItem, ...], buyer: Address) -> dict[str, object]:
+    return {"input": {"items": _cart_items(items), "buyerIdentity": _buyer(buyer)}}
+
+
+def _submit_variables(cart_id: str, billing: Address, token: str | None) -> dict[str, object]:
+    submit_input: dict[str, object] = {"id": cart_id, "billingAddress": _billing(billing)}
+    if token:
+        submit_input["token"] = token
+    return {"input": submit_input}
+
+
+def sample_variables() -> dict[str, dict[str, object]]:
+    """Variables shaped exactly as the client sends them (every optional field filled), per
+    operation: the live-schema check validates them against the server's input types."""
+    address = Address(first_name="Ada", last_name="Lovelace", email="ada@example.com",
+                      phone="2125550100", address1="1460 Broadway", address2="Floor 2",
+                      city="New York", province_code="NY", postal_code="10036", country_code="US")
+    items = (LineItem(marketplace=Marketplace.AMAZON, product_id="B00A2KD8NY", quantity=1),
+             LineItem(marketplace=Marketplace.SHOPIFY, product_id="44000000000101", quantity=2))
+    return {
+        "createCart": _create_variables(items, address),
+        "submitCart": _submit_variables("sample-cart-id", address, "sample-token"),
+        "checkoutByCartID": {"cartID": "sample-cart-id"},
+    }
 
 
 def _cart_items(items: tuple[LineItem, ...]) -> dict[str, list[dict[str, object]]]:

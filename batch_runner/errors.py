@@ -5,6 +5,7 @@
     ├── ConfigError                  2  bad job file or setting
     ├── InputError                   2  input file unusable as a whole
     ├── JournalError                 2  journal corrupt, foreign, or locked
+    ├── SchemaMismatch               2  the API's live schema refuses a document; nothing sent
     └── RunAborted                   3  stopped early; a rerun into the same --out resumes
         ├── AuthRefused              3  the API refused the key (401/403)
         ├── CertificateRefused       3  the API's TLS certificate failed verification
@@ -33,6 +34,10 @@ class InputError(BatchRunnerError):
 
 
 class JournalError(BatchRunnerError):
+    exit_code = 2
+
+
+class SchemaMismatch(BatchRunnerError):
     exit_code = 2
 
 

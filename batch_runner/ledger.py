@@ -60,6 +60,11 @@ class RunStats:
     stop_reason: str | None = None  #: that stop in one sentence
     strict_shared: bool | None = None  #: learned: createCart and submitCart share one bucket
     strict_by_operation: dict[str, int] = field(default_factory=dict)  #: Strict requests per operation
+    #: The last run's live-schema check: "checked" or "unavailable" (a mismatch stops the run
+    #: before --out is written, so it is never recorded here); None: no check was made.
+    schema_check: str | None = None
+    schema_sha256: str | None = None  #: sha256 of the live schema's printed SDL
+    schema_note: str | None = None  #: why the check was unavailable
 
 
 class LedgerWriter:

@@ -99,7 +99,15 @@ def facts(summary: Summary, stats: RunStats | None) -> list[tuple[str, str]]:
         ("Default tier requests", str(stats.default_requests)),
         ("429 answers", str(stats.rate_limited)),
         ("replacement carts", str(stats.replacements)),
+        *([("live schema", schema_line(stats))] if stats.schema_check else []),
     ]
+
+
+def schema_line(stats: RunStats) -> str:
+    """The live-schema check in one line: checked (with the schema's hash) or unavailable (why)."""
+    if stats.schema_check == "checked":
+        return f"checked before the first order; schema sha256 {stats.schema_sha256}"
+    return f"{stats.schema_check}, documents not checked: {stats.schema_note or 'no reason given'}"
 
 
 def headline(summary: Summary) -> tuple[str, str]:

@@ -39,6 +39,7 @@ from batch_runner.journal import CartState, Journal, OrderState, cut_torn_tail
 from batch_runner.limits import TierLimits
 from batch_runner.load import iter_orders
 from batch_runner.progress import Progress
+from batch_runner.schema_check import SchemaCheck
 
 log = logging.getLogger("batch_runner")
 
@@ -76,7 +77,8 @@ class RunResult:
 
 
 class Runner:
-    def __init__(self, settings: Settings, *, progress: Progress, seed: int | None = None) -> None:
+    def __init__(self, settings: Settings, *, progress: Progress, seed: int | None = None,
+                 schema_check: SchemaCheck | None = None) -> None:
         assert settings.input is not None
         assert settings.out is not None
         self.settings = settings
@@ -84,6 +86,7 @@ class Runner:
         self.out: Path = settings.out
         self.progress = progress
         self.rng = random.Random(seed)
+        self.schema_check = schema_check  #: the live-schema check made before the run, if any
         self.flow_settings = FlowSettings(
             policy=Policy(never_started_after_s=settings.never_started_after_s,
                           stuck_after_s=settings.stuck_after_s),
@@ -263,7 +266,8 @@ class Runner:
             input_file=str(self.input),
             orders_total=self._done + (previous.orders_total if previous else 0),
             strict_requests=stats.strict_requests + (previous.strict_requests if previous else 0),
-            default_requests=stats.default_requests + (previous.default_requests if previous else 0),
+            default_requests=(stats.default_requests + (previous.default_requests if previous else 0)
+                              + (self.schema_check.requests if self.schema_check else 0)),
             rate_limited=stats.rate_limited + (previous.rate_limited if previous else 0),
             replacements=self._replacements + (previous.replacements if previous else 0),
             strict_rps=self.settings.strict_rps,
@@ -272,6 +276,9 @@ class Runner:
             stop_kind=str(self.stop_reason.kind) if self.stopping and self.stop_reason else None,
             stop_reason=self.stop_reason.message if self.stopping and self.stop_reason else None,
             strict_shared=stats.strict_shared,
+            schema_check=str(check.outcome) if (check := self.schema_check) else None,
+            schema_sha256=check.sha256 if check else None,
+            schema_note=check.note or None if check else None,
             strict_by_operation=_add_counts(stats.strict_by_operation,
                                             previous.strict_by_operation if previous else {}),
         ))

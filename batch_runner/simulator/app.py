@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -27,13 +28,16 @@ from graphql import (
     FieldNode,
     GraphQLError,
     GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     build_schema,
     execute,
     parse,
+    specified_rules,
     validate,
 )
 
+from batch_runner.errors import ConfigError
 from batch_runner.simulator.config import (
     CHAOS_FAULTS,
     PROCESSED_FAULTS,
@@ -78,6 +82,24 @@ class _Document:
     node: DocumentNode | None
     errors: tuple[Any, ...]
     operation: str
+    http_status: int = 200  #: of the answer when node is None (refused introspection: config)
+
+
+def simulator_schema(config: SimConfig) -> GraphQLSchema:
+    """The schema served: built in, or config.schema_path's SDL (plus the newer API's types)."""
+    if config.schema_path is None:
+        return SCHEMA_NEWER if config.newer_api else SCHEMA
+    try:
+        sdl = Path(config.schema_path).read_text(encoding="utf-8")
+        return build_schema(sdl + NEWER_SDL if config.newer_api else sdl)
+    except OSError as exc:
+        raise ConfigError(f"cannot read schema file {config.schema_path}: "
+                          f"{exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"schema file {config.schema_path} is not UTF-8 (byte {exc.start})") from None
+    except (GraphQLError, TypeError) as exc:
+        message = " ".join(str(exc).split())
+        raise ConfigError(f"schema file {config.schema_path} is not a GraphQL schema: {message}") from None
 
 
 def _json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -98,7 +120,9 @@ class Simulator:
         self._faults: dict[str, deque[Fault | None]] = {}
         for operation, faults in config.faults.items():
             self.add_faults(operation, faults)
-        self.schema = SCHEMA_NEWER if config.newer_api else SCHEMA
+        self.schema = simulator_schema(config)
+        self._rules = (None if config.refuse_introspection is None
+                       else [*specified_rules, NoSchemaIntrospectionCustomRule])
         self.server: web.Server | None = None  #: set by running_simulator, to count connections
         self.peak_connections = 0  #: most TCP connections open at once, seen at request arrival
         self.peak_requests = 0  #: most requests being handled at once
@@ -152,9 +176,12 @@ class Simulator:
             except GraphQLError as exc:
                 cached = _Document(None, (exc.formatted,), "invalid")
             else:
-                errors = validate(self.schema, node)
+                errors = validate(self.schema, node, self._rules)
+                refused = any(e.message.startswith("GraphQL introspection has been disabled")
+                              for e in errors)
+                status = self.config.refuse_introspection if refused else None
                 cached = _Document(None if errors else node, tuple(e.formatted for e in errors),
-                                   _root_field(node))
+                                   _root_field(node), status or 200)
             if len(self._documents) < 1000:
                 self._documents[query] = cached
         return cached
@@ -216,8 +243,8 @@ class Simulator:
                          bucket.headers(limited=True, unix=unix))
         headers = bucket.headers(limited=False, unix=unix)
         if doc.node is None:
-            self._record(doc.operation, cart_id, 200, False)
-            return _json({"errors": list(doc.errors)}, 200, headers)
+            self._record(doc.operation, cart_id, doc.http_status, False)
+            return _json({"errors": list(doc.errors)}, doc.http_status, headers)
         fault = self._fault(doc.operation, cart_id)
         if fault is not None and fault not in PROCESSED_FAULTS:
             limited = bucket.headers(limited=True, unix=unix)

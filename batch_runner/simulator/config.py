@@ -97,6 +97,11 @@ class SimConfig:
     #: SubmitCartResultErrorCode ORDER_LIMIT_EXCEEDED, the OrderRequiredAction
     #: CompleteAddressVerification (needed by the NEWER_* behaviours).
     newer_api: bool = False
+    #: Serve this SDL file instead of the built-in schema.graphql (a drifted API, in tests).
+    schema_path: str | None = None
+    #: Refuse introspection queries with a GraphQL error at this HTTP status (200, or 400 as
+    #: Apollo Server does), as servers with introspection turned off do; None: answer them.
+    refuse_introspection: int | None = None
 
 
 def behaviour_of(product_id: str, config: SimConfig) -> Behaviour:

@@ -7,13 +7,14 @@ import sys
 
 import anyio
 
-from batch_runner.simulator.app import running_simulator
+from batch_runner.simulator.app import running_simulator, simulator_schema
 from batch_runner.simulator.config import PROFILES, SimConfig
 
 
 def run_standalone(
     *, port: int, profile: str, seed: int, strict_rps: float, default_rps: float,
-    shared_strict: bool, placement_delay_s: float = 1.0,
+    shared_strict: bool, placement_delay_s: float = 1.0, schema_path: str | None = None,
+    refuse_introspection: int | None = None,
 ) -> int:
     if profile not in PROFILES:
         print(f"batch-runner: error: unknown profile {profile!r}; choose from {', '.join(PROFILES)}",  # noqa: T201
@@ -21,7 +22,9 @@ def run_standalone(
         return 2
     config = SimConfig(profile=profile, seed=seed, strict_rps=strict_rps, default_rps=default_rps,
                        shared_strict=shared_strict, port=port, placement_delay_s=placement_delay_s,
-                       start_delay_s=min(0.2, placement_delay_s / 2))
+                       start_delay_s=min(0.2, placement_delay_s / 2), schema_path=schema_path,
+                       refuse_introspection=refuse_introspection)
+    simulator_schema(config)  # a bad --schema file: ConfigError (exit 2) before listening
 
     async def serve() -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
