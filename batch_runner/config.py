@@ -47,6 +47,8 @@ class Settings:
     log_format: str = "text"  #: text | json
     quiet: bool = False
     log_interval_s: float = 30.0
+    notify_url: str | None = field(default=None, repr=False)  #: webhook for the summary (a secret)
+    ping_url: str | None = field(default=None, repr=False)  #: healthchecks.io check (a secret)
 
 
 #: Each setting's kind: how a value is checked and described in an error.
@@ -57,7 +59,7 @@ KINDS: dict[str, str] = {
     "log_interval_s": "seconds", "strict_rps": "rate", "default_rps": "rate",
     "max_replacements": "count", "submit_retries": "count", "never_started_resubmits": "count",
     "max_in_flight": "positive count", "deadline": "deadline", "progress": "choice",
-    "log_format": "choice", "quiet": "bool",
+    "log_format": "choice", "quiet": "bool", "notify_url": "secret url", "ping_url": "secret url",
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "progress": ("auto", "bar", "log", "none"), "log_format": ("text", "json"),
@@ -67,6 +69,7 @@ _DESCRIBE = {
     "seconds": "a number > 0", "rate": "a number > 0", "count": "a whole number >= 0",
     "positive count": "a whole number > 0", "bool": "true or false",
     "deadline": 'a time "HH:MM" or an ISO date-time',
+    "secret url": "an https:// URL (plain http only to loopback)",
 }
 #: Keys that hold a secret, refused in job files and on the command line.
 SECRET_KEYS = frozenset({"api_key", "rye_api_key", "key", "token", "password", "secret"})
@@ -123,7 +126,7 @@ def _valid(name: str, value: object) -> bool:
     if not isinstance(value, str):
         return False
     match kind:
-        case "url":
+        case "url" | "secret url":
             return value.lower().startswith(("https://", "http://")) and len(value) > len("https://")
         case "ip":
             return _is_ip(value)
@@ -155,7 +158,8 @@ def _coerce(name: str, value: object, origin: str, today: date, *, shown: str = 
     if name == "deadline" and isinstance(value, time | datetime):  # TOML `deadline = 06:00:00`
         value = value.strftime("%H:%M") if isinstance(value, time) else value.isoformat()
     if not _valid(name, value):
-        raise ConfigError(f"'{shown or name}' {origin} must be {describe(name)}, got {value!r}")
+        got = "" if KINDS[name] == "secret url" else f", got {value!r}"  # never echo a token
+        raise ConfigError(f"'{shown or name}' {origin} must be {describe(name)}{got}")
     kind = KINDS[name]
     if kind == "path":
         text = str(value)
