@@ -38,7 +38,7 @@ log = logging.getLogger("batch_runner.notify")
 #: Seconds one attempt may take, connect to answer.
 ATTEMPT_TIMEOUT_S = 3.0
 #: Waits before the second and third attempt.
-BACKOFF_S = (0.5, 1.5)
+BACKOFF_S = (0.25, 1.0)
 #: No notification holds the run up longer than this, whatever the network does.
 TOTAL_S = 10.0
 #: Answers worth another attempt; any other status but 2xx is a refusal, logged once.

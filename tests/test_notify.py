@@ -1,0 +1,207 @@
+"""--ping-url and --notify-url, end to end: the real CLI against the real simulator, and a real
+aiohttp listener standing in for healthchecks.io and a Slack/Teams incoming webhook."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import anyio
+import orjson
+import pytest
+
+from batch_runner import cli
+from batch_runner.simulator import SimConfig, running_simulator
+from tests.notify_helpers import FAST_RUN, KEY, NETWORK_ENV, ROOT, Listener, cli as run_cli, listener
+from tests.pipeline.conftest import SIM_FAST, order, write_jsonl
+
+PING_TOKEN = "5f0c1f0e-ping-token-4d2a"
+HOOK_TOKEN = "T0001/B0002/hook-secret-XYZ987"
+
+
+def _urls(hooks: Listener) -> tuple[str, str]:
+    return f"{hooks.url}/ping/{PING_TOKEN}", f"{hooks.url}/hook/{HOOK_TOKEN}"
+
+
+def _assert_no_secret(*texts: str) -> None:
+    for text in texts:
+        for secret in (KEY, PING_TOKEN, HOOK_TOKEN, "hook-secret-XYZ987"):
+            assert secret not in text
+
+
+async def test_a_finished_run_pings_start_then_success_and_posts_the_summary(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Exit 1 (one INVALID order): /start before anything, the success ping (exit 0 or 1) with
+    the summary as its body, then one JSON POST with counts, exit code, report and actions."""
+    path = write_jsonl(tmp_path / "in.jsonl", [
+        order("N-1", ("AMAZON", "B0NOTE001")), order("N-2", ("SHOPIFY", "4100000002")),
+        order("N-BAD", ("AMAZON", "B0NOTE003", 0)),
+    ])
+    out = tmp_path / "out"
+    async with listener() as hooks, running_simulator(SimConfig(**SIM_FAST)) as sim:
+        ping, hook = _urls(hooks)
+        code, stdout, stderr = await run_cli("run", path, "--out", out, "--api-url", sim.url,
+                                             "--ping-url", ping, "--notify-url", hook, *FAST_RUN)
+    assert code == 1, stderr
+    assert hooks.paths() == [f"/ping/{PING_TOKEN}/start", f"/ping/{PING_TOKEN}",
+                             f"/hook/{HOOK_TOKEN}"]
+    notice = hooks.at(f"/hook/{HOOK_TOKEN}")[0].json()
+    assert notice["exit_code"] == 1
+    assert notice["failed"] is False
+    assert notice["stop"] is None
+    assert notice["counts"] == {"PLACED": 2, "NEEDS_ATTENTION": 0, "PARTIAL": 0, "FAILED": 0,
+                                "INVALID": 1}
+    assert notice["report"] == str((out / "report.html").resolve())
+    assert notice["actions_total"] == 1
+    action = notice["actions"][0]  # type: ignore[index]
+    assert action["outcome"] == "INVALID"
+    assert action["order_id"] == "N-BAD"
+    assert "quantity" in action["where"]
+    text = str(notice["text"])
+    assert text.splitlines()[0] == "batch-runner: 2 PLACED, 1 need a person, exit 1"
+    assert "INVALID N-BAD" in text
+    assert f"Report: {(out / 'report.html').resolve()}" in text
+    ping_body = hooks.at(f"/ping/{PING_TOKEN}")[0]
+    assert ping_body.body.decode() == text
+    assert hooks.at(f"/hook/{HOOK_TOKEN}")[0].content_type == "application/json"
+    assert "sent the notification to http://127.0.0.1" in stderr
+    _assert_no_secret(stdout, stderr, hooks.hits[-1].body.decode())
+
+
+async def test_a_refused_key_sends_the_fail_ping_and_says_why(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Exit 3 (the API refuses the key): /start, then /fail, and the notice names the cause."""
+    path = write_jsonl(tmp_path / "in.jsonl", [order("R-1", ("AMAZON", "B0NOTE011"))])
+    async with listener() as hooks, \
+            running_simulator(SimConfig(**SIM_FAST, refused_keys=frozenset({KEY}))) as sim:
+        ping, hook = _urls(hooks)
+        code, stdout, stderr = await run_cli("run", path, "--out", tmp_path / "out",
+                                             "--api-url", sim.url, "--ping-url", ping,
+                                             "--notify-url", hook, *FAST_RUN)
+    assert code == 3, stderr
+    assert hooks.paths() == [f"/ping/{PING_TOKEN}/start", f"/ping/{PING_TOKEN}/fail",
+                             f"/hook/{HOOK_TOKEN}"]
+    notice = hooks.at(f"/hook/{HOOK_TOKEN}")[0].json()
+    assert notice["exit_code"] == 3
+    assert notice["failed"] is True
+    assert notice["stop"]["kind"] == "error"  # type: ignore[index]
+    assert "refused the API key" in notice["stop"]["reason"]  # type: ignore[index]
+    assert str(notice["text"]).startswith("batch-runner: stopped (error)")
+    assert "refused the API key" in stderr
+    _assert_no_secret(stdout, stderr, hooks.hits[-1].body.decode())
+
+
+async def test_an_input_file_that_cannot_be_used_sends_the_fail_ping(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Exit 2 once the settings are known (here: no such input file) is a failure too."""
+    async with listener() as hooks:
+        ping, hook = _urls(hooks)
+        code, _, stderr = await run_cli("run", tmp_path / "missing.csv", "--out", tmp_path / "out",
+                                        "--api-url", "http://127.0.0.1:9/v1/query",
+                                        "--ping-url", ping, "--notify-url", hook, *FAST_RUN)
+    assert code == 2
+    assert "no such file" in stderr
+    assert hooks.paths() == [f"/ping/{PING_TOKEN}/start", f"/ping/{PING_TOKEN}/fail",
+                             f"/hook/{HOOK_TOKEN}"]
+    notice = hooks.at(f"/hook/{HOOK_TOKEN}")[0].json()
+    assert notice["exit_code"] == 2
+    assert "no such file" in notice["stop"]["reason"]  # type: ignore[index]
+    assert notice["report"] is None
+
+
+async def test_sigint_sends_the_fail_ping_and_the_notice_says_interrupted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C during the run: exit 3, /fail, and the stop reason from the runner."""
+    path = write_jsonl(tmp_path / "in.jsonl", [order("S-1", ("AMAZON", "B0NOTE021"))])
+    slow = {**SIM_FAST, "placement_delay_s": 120.0}
+    async with listener() as hooks, running_simulator(SimConfig(**slow)) as sim:
+        ping, hook = _urls(hooks)
+        env = {**{k: v for k, v in os.environ.items() if k not in NETWORK_ENV},
+               "RYE_API_KEY": KEY, "RYE_SHOPPER_IP": "203.0.113.1"}
+        cmd = [sys.executable, "-m", "batch_runner", "run", str(path), "--out",
+               str(tmp_path / "out"), "--api-url", sim.url, "--ping-url", ping,
+               "--notify-url", hook, *FAST_RUN]
+        async with await anyio.open_process(cmd, env=env, cwd=ROOT) as process:
+            with anyio.fail_after(60):
+                while not any(r.operation == "submitCart" for r in sim.request_log()):
+                    await anyio.sleep(0.05)
+                process.send_signal(signal.SIGINT)
+                code = await process.wait()
+    assert code == 3
+    assert hooks.paths()[1] == f"/ping/{PING_TOKEN}/fail"
+    notice = hooks.at(f"/hook/{HOOK_TOKEN}")[0].json()
+    assert notice["exit_code"] == 3
+    assert notice["stop"] == {"kind": "interrupted", "reason": "interrupted by a signal"}
+
+
+async def test_notification_failures_are_logged_and_never_fail_the_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A ping URL on a closed port and a webhook answering 500: both are tried a few times and
+    logged (host only), and the run still places its order and exits 0."""
+    path = write_jsonl(tmp_path / "in.jsonl", [order("F-1", ("AMAZON", "B0NOTE031"))])
+    async with listener(lambda path: 500) as hooks, running_simulator(SimConfig(**SIM_FAST)) as sim:
+        closed = f"http://127.0.0.1:9/ping/{PING_TOKEN}"  # port 9 (discard): nothing listens
+        hook = f"{hooks.url}/hook/{HOOK_TOKEN}"
+        code, stdout, stderr = await run_cli("run", path, "--out", tmp_path / "out",
+                                             "--api-url", sim.url, "--ping-url", closed,
+                                             "--notify-url", hook, *FAST_RUN)
+    assert code == 0, stderr
+    assert len(hooks.at(f"/hook/{HOOK_TOKEN}")) == 3  # retried: 500 is worth another attempt
+    assert "could not send the notification to http://127.0.0.1: HTTP 500" in stderr
+    assert "could not send the start ping to http://127.0.0.1" in stderr
+    assert "could not send the ping to http://127.0.0.1" in stderr
+    _assert_no_secret(stdout, stderr)
+
+
+async def test_a_webhook_that_refuses_is_not_retried(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """404 (a deleted webhook) is logged once; asking again would not change the answer."""
+    path = write_jsonl(tmp_path / "in.jsonl", [order("F-2", ("AMAZON", "B0NOTE041"))])
+    async with listener(lambda path: 404) as hooks, running_simulator(SimConfig(**SIM_FAST)) as sim:
+        code, _, stderr = await run_cli("run", path, "--out", tmp_path / "out", "--api-url",
+                                        sim.url, "--notify-url", f"{hooks.url}/hook/{HOOK_TOKEN}",
+                                        *FAST_RUN)
+    assert code == 0
+    assert len(hooks.hits) == 1
+    assert "HTTP 404" in stderr
+
+
+@pytest.mark.parametrize("flag", ["--notify-url", "--ping-url"])
+def test_plain_http_to_a_remote_host_is_refused_without_echoing_the_token(
+    tmp_path, flag: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    """The URL's token would cross the network in clear: exit 2 naming the option, not the URL."""
+    monkeypatch.setenv("RYE_API_KEY", KEY)
+    path = write_jsonl(tmp_path / "in.jsonl", [order("U-1", ("AMAZON", "B0NOTE051"))])
+    code = cli.main(["run", str(path), "--out", str(tmp_path / "out"), "--shopper-ip", "1.2.3.4",
+                     flag, f"http://hooks.example.com/{HOOK_TOKEN}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{flag} uses plain http to a remote host (hooks.example.com)" in err
+    _assert_no_secret(err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_job_file_url_that_is_not_a_url_is_refused_without_echoing_it(
+    tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("RYE_API_KEY", KEY)
+    job = tmp_path / "job.toml"
+    job.write_text(f'notify_url = "hooks.example.com/{HOOK_TOKEN}"\n')
+    code = cli.main(["run", "--job", str(job)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "'notify_url' in" in err
+    assert "must be an https:// URL" in err
+    _assert_no_secret(err)
+
+
+def test_the_notice_is_valid_json_with_a_text_field(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """build_payload on an empty --out: a notice a webhook can show even with no ledger."""
+    from batch_runner.config import Settings
+    from batch_runner.core.notice import Ending
+    from batch_runner.logs import RedactSecrets
+    from batch_runner.notify import build_payload
+
+    settings = Settings(out=tmp_path, api_key=KEY)
+    payload = build_payload(settings, Ending(exit_code=2, stop_kind="error",
+                                             stop_reason=f"bad key {KEY}"), RedactSecrets([KEY]))
+    decoded = orjson.loads(orjson.dumps(payload))
+    assert decoded["text"].startswith("batch-runner: stopped (error), nothing in the ledger, exit 2")
+    assert KEY not in decoded["text"]
+    assert decoded["stop"]["reason"] == "bad key [REDACTED]"
