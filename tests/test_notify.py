@@ -13,7 +13,8 @@ import pytest
 
 from batch_runner import cli
 from batch_runner.simulator import SimConfig, running_simulator
-from tests.notify_helpers import FAST_RUN, KEY, NETWORK_ENV, ROOT, Listener, cli as run_cli, listener
+from tests.notify_helpers import FAST_RUN, KEY, NETWORK_ENV, ROOT, Listener, listener
+from tests.notify_helpers import cli as run_cli
 from tests.pipeline.conftest import SIM_FAST, order, write_jsonl
 
 PING_TOKEN = "5f0c1f0e-ping-token-4d2a"
@@ -120,7 +121,7 @@ async def test_sigint_sends_the_fail_ping_and_the_notice_says_interrupted(tmp_pa
                "--notify-url", hook, *FAST_RUN]
         async with await anyio.open_process(cmd, env=env, cwd=ROOT) as process:
             with anyio.fail_after(60):
-                while not any(r.operation == "submitCart" for r in sim.request_log()):
+                while not any(r.operation == "submitCart" for r in sim.request_log()):  # noqa: ASYNC110 (the simulator's state)
                     await anyio.sleep(0.05)
                 process.send_signal(signal.SIGINT)
                 code = await process.wait()
