@@ -77,6 +77,10 @@ SECRET_KEYS = frozenset({"api_key", "rye_api_key", "key", "token", "password", "
 ALIASES = {name.removesuffix("_s"): name for name in KINDS if name.endswith("_s")}
 ENV_API_KEY = "RYE_API_KEY"
 ENV_SHOPPER_IP = "RYE_SHOPPER_IP"
+#: Fallbacks, like RYE_SHOPPER_IP, for settings that hold a token: an env file (chmod 600) is a
+#: better home for them than a job file kept in version control.
+ENV_FALLBACKS = {"shopper_ip": ENV_SHOPPER_IP, "notify_url": "BATCH_RUNNER_NOTIFY_URL",
+                 "ping_url": "BATCH_RUNNER_PING_URL"}
 assert set(KINDS) | {"api_key"} == {f.name for f in fields(Settings)}, "KINDS must cover Settings"
 
 
@@ -226,8 +230,9 @@ def _from_env(env: Mapping[str, str], today: date) -> dict[str, object]:
     values: dict[str, object] = {}
     if key := env.get(ENV_API_KEY, "").strip():
         values["api_key"] = key
-    if ip := env.get(ENV_SHOPPER_IP, "").strip():
-        values["shopper_ip"] = _coerce("shopper_ip", ip, f"from {ENV_SHOPPER_IP}", today)
+    for name, variable in ENV_FALLBACKS.items():
+        if value := env.get(variable, "").strip():
+            values[name] = _coerce(name, value, f"from {variable}", today)
     return values
 
 
@@ -251,8 +256,8 @@ def load_settings(
 ) -> Settings:
     """Settings from defaults < job file < environment < flags (None in `overrides`: not given).
 
-    The environment gives only RYE_API_KEY and, when neither the job file nor a flag names a
-    shopper IP, RYE_SHOPPER_IP.
+    The environment gives only RYE_API_KEY and, when neither the job file nor a flag sets them,
+    the fallbacks of ENV_FALLBACKS (RYE_SHOPPER_IP, BATCH_RUNNER_NOTIFY_URL, BATCH_RUNNER_PING_URL).
 
     Raises:
         ConfigError: unreadable or invalid job file, unknown or mistyped setting, or a secret
@@ -262,7 +267,8 @@ def load_settings(
     from_file = _from_job_file(job_file, today) if job_file is not None else {}
     from_env = _from_env(env, today)
     from_flags = _from_flags(overrides, today)
-    if "shopper_ip" in from_file or "shopper_ip" in from_flags:
-        from_env.pop("shopper_ip", None)  # RYE_SHOPPER_IP is only a fallback
+    for name in ENV_FALLBACKS:  # RYE_SHOPPER_IP and the URL variables are only fallbacks
+        if name in from_file or name in from_flags:
+            from_env.pop(name, None)
     values: dict[str, Any] = {**from_file, **from_env, **from_flags}
     return replace(Settings(), **values)

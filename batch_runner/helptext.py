@@ -15,6 +15,8 @@ ENVIRONMENT = """\
 environment:
   RYE_API_KEY      Rye API key; required by run, only ever read from the environment
   RYE_SHOPPER_IP   shopper IP for submitCart when neither --shopper-ip nor the job file sets one
+  BATCH_RUNNER_NOTIFY_URL, BATCH_RUNNER_PING_URL
+                   --notify-url and --ping-url when neither a flag nor the job file sets them
   HTTPS_PROXY      proxy for https:// requests (the API, --notify-url, --ping-url), as curl
                    reads it: http://[user:password@]proxy.example:3128 (ALL_PROXY as a fallback;
                    HTTP_PROXY for http:// URLs, which are loopback only and never proxied)

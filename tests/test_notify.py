@@ -92,12 +92,14 @@ async def test_a_refused_key_sends_the_fail_ping_and_says_why(tmp_path) -> None:
 
 
 async def test_an_input_file_that_cannot_be_used_sends_the_fail_ping(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Exit 2 once the settings are known (here: no such input file) is a failure too."""
+    """Exit 2 once the settings are known (here: no such input file) is a failure too. The
+    URLs come from the environment this time (BATCH_RUNNER_PING_URL, BATCH_RUNNER_NOTIFY_URL)."""
     async with listener() as hooks:
         ping, hook = _urls(hooks)
-        code, _, stderr = await run_cli("run", tmp_path / "missing.csv", "--out", tmp_path / "out",
-                                        "--api-url", "http://127.0.0.1:9/v1/query",
-                                        "--ping-url", ping, "--notify-url", hook, *FAST_RUN)
+        code, _, stderr = await run_cli(
+            "run", tmp_path / "missing.csv", "--out", tmp_path / "out",
+            "--api-url", "http://127.0.0.1:9/v1/query", *FAST_RUN,
+            env={"BATCH_RUNNER_PING_URL": ping, "BATCH_RUNNER_NOTIFY_URL": hook})
     assert code == 2
     assert "no such file" in stderr
     assert hooks.paths() == [f"/ping/{PING_TOKEN}/start", f"/ping/{PING_TOKEN}/fail",
@@ -206,3 +208,19 @@ def test_the_notice_is_valid_json_with_a_text_field(tmp_path) -> None:  # type: 
     assert decoded["text"].startswith("batch-runner: stopped (error), nothing in the ledger, exit 2")
     assert KEY not in decoded["text"]
     assert decoded["stop"]["reason"] == "bad key [REDACTED]"
+
+
+def test_the_url_variables_are_fallbacks_behind_the_job_file_and_flags(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from batch_runner.config import load_settings
+
+    env = {"BATCH_RUNNER_NOTIFY_URL": "https://env.example/hook/1",
+           "BATCH_RUNNER_PING_URL": "https://env.example/ping/1"}
+    job = tmp_path / "job.toml"
+    job.write_text('ping_url = "https://file.example/ping/2"\n')
+    settings = load_settings(job_file=job, overrides={}, env=env)
+    assert settings.notify_url == "https://env.example/hook/1"
+    assert settings.ping_url == "https://file.example/ping/2"
+    flagged = load_settings(job_file=job, overrides={"notify_url": "https://flag.example/h/3"},
+                            env=env)
+    assert flagged.notify_url == "https://flag.example/h/3"
+    assert "env.example" not in repr(flagged)  # secrets stay out of the repr
