@@ -109,16 +109,17 @@ class Notifier:
             await self.send("start ping", self.ping_url.rstrip("/") + "/start", b"", "text/plain")
 
     async def ended(self, payload: dict[str, object], ending: Ending) -> None:
-        """The final ping (its body is the summary text, which healthchecks.io keeps), then the
-        webhook; each bounded on its own."""
+        """The final ping (its body is the summary text, which healthchecks.io keeps) and the
+        webhook, side by side: together they take no longer than one (TOTAL_S)."""
         text = str(payload["text"])
-        if self.ping_url:
-            url = self.ping_url.rstrip("/") + ping_suffix(ending)
-            await self.send("fail ping" if ending.failed else "ping", url, text.encode(),
-                            "text/plain; charset=utf-8")
-        if self.notify_url:
-            await self.send("notification", self.notify_url, orjson.dumps(payload),
-                            "application/json")
+        async with anyio.create_task_group() as tg:
+            if self.ping_url:
+                url = self.ping_url.rstrip("/") + ping_suffix(ending)
+                tg.start_soon(self.send, "fail ping" if ending.failed else "ping", url,
+                              text.encode(), "text/plain; charset=utf-8")
+            if self.notify_url:
+                tg.start_soon(self.send, "notification", self.notify_url, orjson.dumps(payload),
+                              "application/json")
 
     async def send(self, what: str, url: str, body: bytes, content_type: str) -> bool:
         """POST `body` to `url`: True once answered 2xx; False (logged) otherwise."""
