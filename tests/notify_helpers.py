@@ -4,6 +4,7 @@ real CLI run as a subprocess (so the command line's wiring is what is tested).""
 from __future__ import annotations
 
 import os
+import ssl
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -48,7 +49,7 @@ class Listener:
 
 @asynccontextmanager
 async def listener(status: Callable[[str], int] = lambda path: 200, *,
-                   ssl_context: object = None, host: str = "127.0.0.1") -> AsyncIterator[Listener]:
+                   ssl_context: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> AsyncIterator[Listener]:
     """A webhook / healthchecks.io stand-in on a free loopback port, answering `status(path)`."""
     seen: list[Hit] = []
 
@@ -61,7 +62,7 @@ async def listener(status: Callable[[str], int] = lambda path: 200, *,
     app.router.add_route("*", "/{tail:.*}", handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, 0, ssl_context=ssl_context)  # type: ignore[arg-type]
+    site = web.TCPSite(runner, host, 0, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1]
     scheme = "https" if ssl_context is not None else "http"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from pathlib import Path
 
 import anyio
 import orjson
@@ -31,7 +32,7 @@ def _assert_no_secret(*texts: str) -> None:
             assert secret not in text
 
 
-async def test_a_finished_run_pings_start_then_success_and_posts_the_summary(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_finished_run_pings_start_then_success_and_posts_the_summary(tmp_path: Path) -> None:
     """Exit 1 (one INVALID order): /start before anything, the success ping (exit 0 or 1) with
     the summary as its body, then one JSON POST with counts, exit code, report and actions."""
     path = write_jsonl(tmp_path / "in.jsonl", [
@@ -54,7 +55,7 @@ async def test_a_finished_run_pings_start_then_success_and_posts_the_summary(tmp
                                 "INVALID": 1}
     assert notice["report"] == str((out / "report.html").resolve())
     assert notice["actions_total"] == 1
-    action = notice["actions"][0]  # type: ignore[index]
+    action = notice["actions"][0]
     assert action["outcome"] == "INVALID"
     assert action["order_id"] == "N-BAD"
     assert "quantity" in action["where"]
@@ -69,7 +70,7 @@ async def test_a_finished_run_pings_start_then_success_and_posts_the_summary(tmp
     _assert_no_secret(stdout, stderr, *(h.body.decode() for h in hooks.hits))
 
 
-async def test_a_refused_key_sends_the_fail_ping_and_says_why(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_refused_key_sends_the_fail_ping_and_says_why(tmp_path: Path) -> None:
     """Exit 3 (the API refuses the key): /start, then /fail, and the notice names the cause."""
     path = write_jsonl(tmp_path / "in.jsonl", [order("R-1", ("AMAZON", "B0NOTE011"))])
     async with listener() as hooks, \
@@ -84,14 +85,14 @@ async def test_a_refused_key_sends_the_fail_ping_and_says_why(tmp_path) -> None:
     notice = hooks.at(f"/hook/{HOOK_TOKEN}")[0].json()
     assert notice["exit_code"] == 3
     assert notice["failed"] is True
-    assert notice["stop"]["kind"] == "error"  # type: ignore[index]
-    assert "refused the API key" in notice["stop"]["reason"]  # type: ignore[index]
+    assert notice["stop"]["kind"] == "error"
+    assert "refused the API key" in notice["stop"]["reason"]
     assert str(notice["text"]).startswith("batch-runner: stopped (error)")
     assert "refused the API key" in stderr
     _assert_no_secret(stdout, stderr, *(h.body.decode() for h in hooks.hits))
 
 
-async def test_an_input_file_that_cannot_be_used_sends_the_fail_ping(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_an_input_file_that_cannot_be_used_sends_the_fail_ping(tmp_path: Path) -> None:
     """Exit 2 once the settings are known (here: no such input file) is a failure too. The
     URLs come from the environment this time (BATCH_RUNNER_PING_URL, BATCH_RUNNER_NOTIFY_URL)."""
     async with listener() as hooks:
@@ -106,11 +107,11 @@ async def test_an_input_file_that_cannot_be_used_sends_the_fail_ping(tmp_path) -
     assert sorted(hooks.paths()[1:]) == [f"/hook/{HOOK_TOKEN}", f"/ping/{PING_TOKEN}/fail"]
     notice = hooks.at(f"/hook/{HOOK_TOKEN}")[0].json()
     assert notice["exit_code"] == 2
-    assert "no such file" in notice["stop"]["reason"]  # type: ignore[index]
+    assert "no such file" in notice["stop"]["reason"]
     assert notice["report"] is None
 
 
-async def test_sigint_sends_the_fail_ping_and_the_notice_says_interrupted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_sigint_sends_the_fail_ping_and_the_notice_says_interrupted(tmp_path: Path) -> None:
     """Ctrl-C during the run: exit 3, /fail, and the stop reason from the runner."""
     path = write_jsonl(tmp_path / "in.jsonl", [order("S-1", ("AMAZON", "B0NOTE021"))])
     slow = {**SIM_FAST, "placement_delay_s": 120.0}
@@ -135,7 +136,7 @@ async def test_sigint_sends_the_fail_ping_and_the_notice_says_interrupted(tmp_pa
     assert notice["stop"] == {"kind": "interrupted", "reason": "interrupted by a signal"}
 
 
-async def test_notification_failures_are_logged_and_never_fail_the_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_notification_failures_are_logged_and_never_fail_the_run(tmp_path: Path) -> None:
     """A ping URL on a closed port and a webhook answering 500: both are tried a few times and
     logged (host only), and the run still places its order and exits 0."""
     path = write_jsonl(tmp_path / "in.jsonl", [order("F-1", ("AMAZON", "B0NOTE031"))])
@@ -153,7 +154,7 @@ async def test_notification_failures_are_logged_and_never_fail_the_run(tmp_path)
     _assert_no_secret(stdout, stderr)
 
 
-async def test_a_webhook_that_refuses_is_not_retried(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_webhook_that_refuses_is_not_retried(tmp_path: Path) -> None:
     """404 (a deleted webhook) is logged once; asking again would not change the answer."""
     path = write_jsonl(tmp_path / "in.jsonl", [order("F-2", ("AMAZON", "B0NOTE041"))])
     async with listener(lambda path: 404) as hooks, running_simulator(SimConfig(**SIM_FAST)) as sim:
@@ -167,7 +168,7 @@ async def test_a_webhook_that_refuses_is_not_retried(tmp_path) -> None:  # type:
 
 @pytest.mark.parametrize("flag", ["--notify-url", "--ping-url"])
 def test_plain_http_to_a_remote_host_is_refused_without_echoing_the_token(
-    tmp_path, flag: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    tmp_path: Path, flag: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The URL's token would cross the network in clear: exit 2 naming the option, not the URL."""
     monkeypatch.setenv("RYE_API_KEY", KEY)
@@ -182,7 +183,7 @@ def test_plain_http_to_a_remote_host_is_refused_without_echoing_the_token(
 
 
 def test_a_job_file_url_that_is_not_a_url_is_refused_without_echoing_it(
-    tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RYE_API_KEY", KEY)
     job = tmp_path / "job.toml"
@@ -195,7 +196,7 @@ def test_a_job_file_url_that_is_not_a_url_is_refused_without_echoing_it(
     _assert_no_secret(err)
 
 
-def test_the_notice_is_valid_json_with_a_text_field(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_notice_is_valid_json_with_a_text_field(tmp_path: Path) -> None:
     """build_payload on an empty --out: a notice a webhook can show even with no ledger."""
     from batch_runner.config import Settings
     from batch_runner.core.notice import Ending
@@ -211,7 +212,7 @@ def test_the_notice_is_valid_json_with_a_text_field(tmp_path) -> None:  # type: 
     assert decoded["stop"]["reason"] == "bad key [REDACTED]"
 
 
-def test_the_url_variables_are_fallbacks_behind_the_job_file_and_flags(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_url_variables_are_fallbacks_behind_the_job_file_and_flags(tmp_path: Path) -> None:
     from batch_runner.config import load_settings
 
     env = {"BATCH_RUNNER_NOTIFY_URL": "https://env.example/hook/1",

@@ -126,7 +126,7 @@ async def test_a_run_through_the_proxy_places_orders_and_the_proxy_log_shows_it(
     assert all(r["status"] == 200 and r["auth"] == "ok" for r in api_tunnels)
     assert [r["status"] for r in _connects(records, "hooks.test")] == [200]
     assert len(hooks.hits) == 1
-    assert hooks.hits[0].json()["counts"]["PLACED"] == 3  # type: ignore[index]
+    assert hooks.hits[0].json()["counts"]["PLACED"] == 3
     for secret in (KEY, PROXY_PASSWORD, HOOK_TOKEN):
         assert secret not in stdout + stderr
         assert secret not in px.log.read_text()

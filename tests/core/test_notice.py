@@ -65,7 +65,7 @@ def test_the_text_lists_the_worst_actions_first_and_escapes_chat_markup() -> Non
     assert "Payment &lt;declined&gt; &amp; more" in bullets[1]
     assert lines[-1] == "Report: /runs/x/report.html"
     assert payload["actions_total"] == 7
-    assert len(payload["actions"]) == FIRST_ACTIONS  # type: ignore[arg-type]
+    assert len(payload["actions"]) == FIRST_ACTIONS
     assert payload["counts"] == {"PLACED": 0, "NEEDS_ATTENTION": 1, "PARTIAL": 0, "FAILED": 6,
                                  "INVALID": 0}
 
