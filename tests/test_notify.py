@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -226,3 +228,43 @@ def test_the_url_variables_are_fallbacks_behind_the_job_file_and_flags(tmp_path:
                             env=env)
     assert flagged.notify_url == "https://flag.example/h/3"
     assert "env.example" not in repr(flagged)  # secrets stay out of the repr
+
+
+@pytest.mark.slow
+async def test_a_webhook_that_never_answers_is_given_up_on(tmp_path: Path) -> None:
+    """A listener that accepts and never answers: each attempt times out, the run ends anyway
+    (bounded by notify.TOTAL_S) with a warning, and the exit status is the run's own."""
+    path = write_jsonl(tmp_path / "in.jsonl", [order("H-1", ("AMAZON", "B0NOTE061"))])
+    stalled = anyio.Event()
+
+    async def never(path: str) -> int:
+        await stalled.wait()
+        return 200
+
+    async with _stalling_listener(never) as url, running_simulator(SimConfig(**SIM_FAST)) as sim:
+        code, _, stderr = await run_cli("run", path, "--out", tmp_path / "out", "--api-url",
+                                        sim.url, "--notify-url", f"{url}/hook/{HOOK_TOKEN}",
+                                        *FAST_RUN)
+        stalled.set()
+    assert code == 0, stderr
+    assert "could not send the notification to http://127.0.0.1" in stderr
+    _assert_no_secret(stderr)
+
+
+@asynccontextmanager
+async def _stalling_listener(answer: Callable[[str], Awaitable[int]]) -> AsyncIterator[str]:
+    from aiohttp import web
+
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(status=await answer(request.path))
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
