@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -21,17 +22,22 @@ import anyio
 
 from batch_runner import __version__
 from batch_runner.client import check_api_url
-from batch_runner.config import ENV_API_KEY, Settings, load_settings
+from batch_runner.config import CHOICES, ENV_API_KEY, Settings, load_settings
 from batch_runner.core.model import OrderStatus
+from batch_runner.core.proxy import proxy_urls
 from batch_runner.errors import BatchRunnerError, ConfigError, InputError, UsageError
+from batch_runner.helptext import RUN_EPILOG, parser_options
 from batch_runner.journal import Journal, locked
 from batch_runner.live_schema import check_before_run
 from batch_runner.load import summarize
-from batch_runner.logs import RedactSecrets, setup_logging
+from batch_runner.logs import RedactSecrets, setup_logging, url_secrets
+from batch_runner.notify import check_network, run_notified, run_secrets
 from batch_runner.progress import make_progress
 from batch_runner.report import write_reports
 from batch_runner.runner import Runner, RunResult
 
+#: The simulator's profiles (simulator.config.PROFILES; not imported: it pulls in the server).
+SIM_PROFILES = ("happy", "realistic", "chaos")
 #: After the first SIGINT/SIGTERM, in-flight requests get this long before they are cut off.
 GRACE_S = 30.0
 
@@ -46,8 +52,10 @@ _RUN_FLAGS = {
     "shopper_ip": ("--shopper-ip", str, "Rye-Shopper-IP header (else RYE_SHOPPER_IP)"),
     "max_in_flight": ("--max-in-flight", int, "orders worked on at once (default 200)"),
     "deadline": ("--deadline", str, "HH:MM or ISO time; warn at start if the run cannot finish by then"),
-    "log_format": ("--log-format", str, "text or json (one JSON object per line on stderr)"),
-    "progress": ("--progress", str, "auto, bar, log or none"),
+    "log_format": ("--log-format", str, "log lines on stderr: text, or json (one object per line)"),
+    "progress": ("--progress", str, "auto (a bar on a terminal, else log lines), bar, log or none"),
+    "notify_url": ("--notify-url", str, "POST a JSON summary here at the end (a secret; see below)"),
+    "ping_url": ("--ping-url", str, "healthchecks.io check URL: /start, then success or /fail"),
 }
 
 
@@ -55,25 +63,30 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="batch-runner",
         description="Place a night's orders through Rye's API and leave a ledger for the morning.",
+        **parser_options(),
     )
     parser.add_argument("--version", action="version", version=f"batch-runner {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="place the orders of INPUT; rerun into the same --out to resume")
+    run = sub.add_parser("run", help="place the orders of INPUT; rerun into the same --out to resume",
+                         description="Place the orders of INPUT; rerun into the same --out to "
+                         "resume.", **parser_options(RUN_EPILOG))
     run.add_argument("input", nargs="?", type=Path, help="CSV or JSONL orders (or from --job)")
     run.add_argument("--out", type=Path, help="output directory: ledger, journal, report")
     run.add_argument("--job", type=Path, help="job file (TOML); flags override its values")
     for name, (flag, kind, text) in _RUN_FLAGS.items():
-        run.add_argument(flag, dest=name, type=kind, help=text)
+        run.add_argument(flag, dest=name, type=kind, help=text, choices=CHOICES.get(name))
     run.add_argument("--quiet", action="store_true", default=None, help="no progress output")
 
-    demo = sub.add_parser("demo", help="run sample_orders.csv against the built-in simulator")
+    demo = sub.add_parser("demo", help="run sample_orders.csv against the built-in simulator",
+                          **parser_options())
     demo.add_argument("--out", type=Path, help="output directory (default: demo-out/<time>)")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
 
-    sim = sub.add_parser("simulate", help="run the built-in Rye simulator alone")
+    sim = sub.add_parser("simulate", help="run the built-in Rye simulator alone", **parser_options())
     sim.add_argument("--port", type=int, default=8765)
-    sim.add_argument("--profile", default="realistic", help="happy, realistic or chaos")
+    sim.add_argument("--profile", default="realistic", choices=SIM_PROFILES,
+                     help="which outcomes orders get (default realistic)")
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--strict-rps", type=float, default=1.0)
     sim.add_argument("--default-rps", type=float, default=100.0)
@@ -85,18 +98,20 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--no-introspection", action="store_true",
                      help="refuse introspection queries (HTTP 400 with a GraphQL error)")
 
-    validate = sub.add_parser("validate", help="check INPUT and send nothing")
+    validate = sub.add_parser("validate", help="check INPUT and send nothing", **parser_options())
     validate.add_argument("input", type=Path)
     validate.add_argument("--strict-rps", type=float, default=None)
 
-    pre = sub.add_parser("preflight", help="check key, shopper IP, live schema and tiers; place nothing")
+    pre = sub.add_parser("preflight", help="check key, shopper IP, live schema and tiers; place nothing",
+                         **parser_options())
     pre.add_argument("input", nargs="?", type=Path, help="CSV or JSONL orders, for a run-time estimate")
     pre.add_argument("--api-url", help=_RUN_FLAGS["api_url"][2])
     pre.add_argument("--job", type=Path, help="job file (TOML), as for run")
     pre.add_argument("--shopper-ip", help=_RUN_FLAGS["shopper_ip"][2])
     pre.add_argument("--strict-rps", type=float, help=_RUN_FLAGS["strict_rps"][2])
 
-    report = sub.add_parser("report", help="render report.md/report.html/ledger.csv again from DIR")
+    report = sub.add_parser("report", help="render report.md/report.html/ledger.csv again from DIR",
+                            **parser_options())
     report.add_argument("dir", type=Path)
     return parser
 
@@ -107,26 +122,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code or 0)
+    secrets: list[str] = []  # what error lines redact, beside the key: filled as settings are known
     try:
-        return _dispatch(args)
+        return _dispatch(args, secrets)
     except BatchRunnerError as exc:
-        _error(exc)
+        _error(exc, secrets)
         return exc.exit_code
     except BaseExceptionGroup as group:
         inner = _single_error(group)
         if inner is None:
             raise
-        _error(inner)
+        _error(inner, secrets)
         return inner.exit_code
     except KeyboardInterrupt:
         print("batch-runner: interrupted; rerun with the same --out to resume", file=sys.stderr)  # noqa: T201
         return 3
 
 
-def _error(exc: BatchRunnerError) -> None:
+def _error(exc: BatchRunnerError, secrets: Sequence[str] = ()) -> None:
     """The error line on stderr, redacted like the logs (a key pasted into --api-url, say)."""
     key = os.environ.get(ENV_API_KEY, "").strip()
-    print(f"batch-runner: error: {RedactSecrets([key]).clean(str(exc))}", file=sys.stderr)  # noqa: T201
+    proxies = [s for url in proxy_urls(os.environ) for s in url_secrets(url)]
+    text = RedactSecrets([key, *proxies, *secrets]).clean(str(exc))
+    print(f"batch-runner: error: {text}", file=sys.stderr)  # noqa: T201
 
 
 def _single_error(group: BaseExceptionGroup[BaseException]) -> BatchRunnerError | None:
@@ -143,13 +161,17 @@ def _single_error(group: BaseExceptionGroup[BaseException]) -> BatchRunnerError 
     return ours[0] if ours and len(ours) == len(leaves) else None
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _dispatch(args: argparse.Namespace, secrets: list[str]) -> int:
     match args.command:
         case "run":
             overrides = {name: getattr(args, name) for name in _RUN_FLAGS}
             overrides.update(input=args.input, out=args.out, quiet=args.quiet)
+            secrets += [s for url in (args.notify_url, args.ping_url) if url for s in url_secrets(url)]
             settings = load_settings(job_file=args.job, overrides=overrides, env=os.environ)
-            return anyio.run(run_job, settings)
+            secrets += run_secrets(settings, os.environ)
+            check_network(settings, os.environ)
+            return anyio.run(partial(run_notified, settings, partial(run_job, settings),
+                                     env=os.environ))
         case "demo":
             return anyio.run(_demo, args.out, args.quiet)
         case "simulate":
@@ -197,7 +219,8 @@ def _check_run_settings(settings: Settings) -> tuple[Path, Path]:
 async def run_job(settings: Settings, *, demo: bool = False) -> int:
     """Run one job to its end (or a stop) and print the summary; returns the exit status."""
     input_path, out = _check_run_settings(settings)
-    logger = setup_logging(fmt=settings.log_format, quiet=settings.quiet, secrets=[settings.api_key])
+    logger = setup_logging(fmt=settings.log_format, quiet=settings.quiet,
+                           secrets=run_secrets(settings, os.environ))
     schema_check = await check_before_run(settings, logger)  # before --out, lock or journal exist
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import ipaddress
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import yarl
 
 from batch_runner import queries
 from batch_runner.core.model import Address, LineItem, Marketplace
+from batch_runner.core.proxy import proxy_for
 from batch_runner.core.snapshot import CheckoutView, EventView, RyeOrderView
 from batch_runner.errors import AuthRefused, CertificateRefused, ConfigError
 from batch_runner.limits import TierLimits
@@ -219,6 +221,9 @@ class RyeClient:
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=self._timeout,
+            # HTTPS_PROXY / NO_PROXY as curl reads them, loopback never proxied. Not trust_env:
+            # it would proxy loopback and add ~/.netrc logins beside our Authorization header.
+            proxy=proxy_for(self._url, os.environ),
             json_serialize=lambda obj: orjson.dumps(obj).decode(),
         )
         return self

@@ -47,6 +47,8 @@ class Settings:
     log_format: str = "text"  #: text | json
     quiet: bool = False
     log_interval_s: float = 30.0
+    notify_url: str | None = field(default=None, repr=False)  #: webhook for the summary (a secret)
+    ping_url: str | None = field(default=None, repr=False)  #: healthchecks.io check (a secret)
 
 
 #: Each setting's kind: how a value is checked and described in an error.
@@ -57,7 +59,7 @@ KINDS: dict[str, str] = {
     "log_interval_s": "seconds", "strict_rps": "rate", "default_rps": "rate",
     "max_replacements": "count", "submit_retries": "count", "never_started_resubmits": "count",
     "max_in_flight": "positive count", "deadline": "deadline", "progress": "choice",
-    "log_format": "choice", "quiet": "bool",
+    "log_format": "choice", "quiet": "bool", "notify_url": "secret url", "ping_url": "secret url",
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "progress": ("auto", "bar", "log", "none"), "log_format": ("text", "json"),
@@ -67,6 +69,7 @@ _DESCRIBE = {
     "seconds": "a number > 0", "rate": "a number > 0", "count": "a whole number >= 0",
     "positive count": "a whole number > 0", "bool": "true or false",
     "deadline": 'a time "HH:MM" or an ISO date-time',
+    "secret url": "an https:// URL (plain http only to loopback)",
 }
 #: Keys that hold a secret, refused in job files and on the command line.
 SECRET_KEYS = frozenset({"api_key", "rye_api_key", "key", "token", "password", "secret"})
@@ -74,6 +77,10 @@ SECRET_KEYS = frozenset({"api_key", "rye_api_key", "key", "token", "password", "
 ALIASES = {name.removesuffix("_s"): name for name in KINDS if name.endswith("_s")}
 ENV_API_KEY = "RYE_API_KEY"
 ENV_SHOPPER_IP = "RYE_SHOPPER_IP"
+#: Fallbacks, like RYE_SHOPPER_IP, for settings that hold a token: an env file (chmod 600) is a
+#: better home for them than a job file kept in version control.
+ENV_FALLBACKS = {"shopper_ip": ENV_SHOPPER_IP, "notify_url": "BATCH_RUNNER_NOTIFY_URL",
+                 "ping_url": "BATCH_RUNNER_PING_URL"}
 assert set(KINDS) | {"api_key"} == {f.name for f in fields(Settings)}, "KINDS must cover Settings"
 
 
@@ -123,7 +130,7 @@ def _valid(name: str, value: object) -> bool:
     if not isinstance(value, str):
         return False
     match kind:
-        case "url":
+        case "url" | "secret url":
             return value.lower().startswith(("https://", "http://")) and len(value) > len("https://")
         case "ip":
             return _is_ip(value)
@@ -155,7 +162,8 @@ def _coerce(name: str, value: object, origin: str, today: date, *, shown: str = 
     if name == "deadline" and isinstance(value, time | datetime):  # TOML `deadline = 06:00:00`
         value = value.strftime("%H:%M") if isinstance(value, time) else value.isoformat()
     if not _valid(name, value):
-        raise ConfigError(f"'{shown or name}' {origin} must be {describe(name)}, got {value!r}")
+        got = "" if KINDS[name] == "secret url" else f", got {value!r}"  # never echo a token
+        raise ConfigError(f"'{shown or name}' {origin} must be {describe(name)}{got}")
     kind = KINDS[name]
     if kind == "path":
         text = str(value)
@@ -222,8 +230,9 @@ def _from_env(env: Mapping[str, str], today: date) -> dict[str, object]:
     values: dict[str, object] = {}
     if key := env.get(ENV_API_KEY, "").strip():
         values["api_key"] = key
-    if ip := env.get(ENV_SHOPPER_IP, "").strip():
-        values["shopper_ip"] = _coerce("shopper_ip", ip, f"from {ENV_SHOPPER_IP}", today)
+    for name, variable in ENV_FALLBACKS.items():
+        if value := env.get(variable, "").strip():
+            values[name] = _coerce(name, value, f"from {variable}", today)
     return values
 
 
@@ -247,8 +256,8 @@ def load_settings(
 ) -> Settings:
     """Settings from defaults < job file < environment < flags (None in `overrides`: not given).
 
-    The environment gives only RYE_API_KEY and, when neither the job file nor a flag names a
-    shopper IP, RYE_SHOPPER_IP.
+    The environment gives only RYE_API_KEY and, when neither the job file nor a flag sets them,
+    the fallbacks of ENV_FALLBACKS (RYE_SHOPPER_IP, BATCH_RUNNER_NOTIFY_URL, BATCH_RUNNER_PING_URL).
 
     Raises:
         ConfigError: unreadable or invalid job file, unknown or mistyped setting, or a secret
@@ -258,7 +267,8 @@ def load_settings(
     from_file = _from_job_file(job_file, today) if job_file is not None else {}
     from_env = _from_env(env, today)
     from_flags = _from_flags(overrides, today)
-    if "shopper_ip" in from_file or "shopper_ip" in from_flags:
-        from_env.pop("shopper_ip", None)  # RYE_SHOPPER_IP is only a fallback
+    for name in ENV_FALLBACKS:  # RYE_SHOPPER_IP and the URL variables are only fallbacks
+        if name in from_file or name in from_flags:
+            from_env.pop(name, None)
     values: dict[str, Any] = {**from_file, **from_env, **from_flags}
     return replace(Settings(), **values)

@@ -3,7 +3,8 @@
 This is the one place that redacts (STYLE 3): the handler's filter replaces each secret (and
 the Basic-auth and base64 forms it takes in an Authorization header) with "[REDACTED]" in the
 message, its arguments, every `extra=` value and any traceback, before a formatter sees the
-record. Callers log ids, never buyer addresses, emails or phones.
+record. Callers log ids, never buyer addresses, emails or phones. Secrets are the API key and
+the secret parts of URLs (url_secrets): a proxy's user and password, a webhook's path and query.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 import orjson
 
@@ -30,6 +31,34 @@ def secret_forms(secret: str) -> list[str]:
     raw = secret.encode()
     return [secret, base64.b64encode(raw + b":").decode(), base64.b64encode(raw).decode(),
             quote(secret, safe=""), quote_plus(secret, safe="")]
+
+
+#: A URL path or query shorter than this is no token ("/", "/hook"): redacting it would hide
+#: every slash; such a URL's secret, if any, is in its credentials.
+MIN_URL_SECRET = 6
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of a URL that are secrets: `user:password` and the password of its credentials,
+    its path and query (a Slack webhook's or a healthchecks.io check's token), raw and decoded.
+    The host stays readable, so a log line can still say where a request went."""
+    try:
+        parts = urlsplit(url if "://" in url else "http://" + url)
+        user, password = parts.username, parts.password
+    except ValueError:  # not parseable as a URL: the whole value is the secret
+        return [url]
+    found: list[str] = []
+    if password:
+        found += [f"{user or ''}:{password}", password]
+    elif user and len(user) >= MIN_URL_SECRET:  # a token as the user name: http://TOKEN@proxy
+        found.append(user)
+    tail = parts.path + (f"?{parts.query}" if parts.query else "")
+    if len(tail.strip("/")) >= MIN_URL_SECRET:
+        found += [tail, tail.lstrip("/")]
+        found += [value for _, _, value in (p.partition("=") for p in parts.query.split("&"))
+                  if len(value) >= MIN_URL_SECRET]
+    found += [unquote(f) for f in found]
+    return list(dict.fromkeys(f for f in found if f))
 
 
 class RedactSecrets(logging.Filter):

@@ -272,6 +272,7 @@ def test_any_bytes_give_settings_or_a_config_error(raw: bytes) -> None:
 PLAUSIBLE = {
     "path": st.sampled_from(["orders.csv", "runs/{date}", "/abs/x", "a b/c"]),
     "url": st.sampled_from(["https://graphql.api.rye.com/v1/query", "http://127.0.0.1:8765/q"]),
+    "secret url": st.sampled_from(["https://hc-ping.com/5f0c1f0e-check", "http://127.0.0.1:9/hook"]),
     "ip": st.ip_addresses().map(str),
     "seconds": st.floats(min_value=0.001, max_value=1e6) | st.integers(min_value=1, max_value=10**6),
     "rate": st.floats(min_value=0.001, max_value=1e4),
