@@ -25,7 +25,7 @@ from batch_runner.config import ENV_API_KEY, Settings, load_settings
 from batch_runner.core.model import OrderStatus
 from batch_runner.errors import BatchRunnerError, ConfigError, InputError, UsageError
 from batch_runner.journal import Journal, locked
-from batch_runner.load import summarize
+from batch_runner.load import describe_invalid, file_format, summarize
 from batch_runner.logs import RedactSecrets, setup_logging
 from batch_runner.progress import make_progress
 from batch_runner.report import write_reports
@@ -279,9 +279,10 @@ def _duration(seconds: float) -> str:
 
 def _validate(path: Path, strict_rps: float) -> int:
     summary = summarize(path)
+    _out(f"{path}: {file_format(path).describe()}")
     for bad in summary.invalid_examples:
-        field = f" field {bad.field}" if bad.field else ""
-        _out(f"{bad.file}:{bad.line}:{field} {bad.message} (order {bad.order_id or '?'})")
+        text = describe_invalid(bad.file, bad.line, bad.field, bad.message, whole_path=True)
+        _out(f"{text} (order {bad.order_id or '?'})")
     if summary.invalid > len(summary.invalid_examples):
         _out(f"... and {summary.invalid - len(summary.invalid_examples)} more invalid orders")
     _out(f"{path}: {summary.orders} valid orders, {summary.items} line items, "
