@@ -35,6 +35,8 @@ LEDGER_XLSX_NAME = "ledger.xlsx"
 NUMBER_COLUMNS = frozenset({"input_line", "quantity", "invalid_line"})
 #: Excel's limit on the characters of one cell.
 MAX_CELL_CHARS = 32_767
+#: Excel's limit on the rows of one sheet; past it the sheet says where the rest is.
+MAX_ROWS = 1_048_576
 #: Column widths in characters, for the columns that need more than the default.
 WIDTHS = {"order_id": 14, "order_status": 16, "product_id": 17, "outcome": 16, "reason_code": 20,
           "reason": 48, "cart_id": 22, "rye_order_id": 38, "redirect_url": 40, "started_at": 25,
@@ -102,16 +104,18 @@ def _write_actions(wb: Workbook, actions: Iterable[Action]) -> None:
     _filter(ws, len(ACTION_COLUMNS), rows)
 
 
-def write_ledger_xlsx(ledger_jsonl: Path, xlsx_path: Path) -> Path:
+def write_ledger_xlsx(ledger_jsonl: Path, xlsx_path: Path, *, max_rows: int = MAX_ROWS) -> Path:
     """ledger.xlsx from ledger.jsonl, replaced atomically; returns its path."""
     wb = Workbook(write_only=True)
     ws = _sheet(wb, "ledger", CSV_COLUMNS, [WIDTHS.get(c, 12) for c in CSV_COLUMNS])
     numeric = [c in NUMBER_COLUMNS for c in CSV_COLUMNS]
     rows = 0
-    for record in read_in_input_order(ledger_jsonl):
-        for row in ledger_rows(record):
-            ws.append([_cell(ws, v, number=n) for v, n in zip(row, numeric, strict=True)])
-            rows += 1
+    for row in (r for record in read_in_input_order(ledger_jsonl) for r in ledger_rows(record)):
+        if rows == max_rows - 2:  # the header, and the row saying where the rest is
+            ws.append([_cell(ws, "more rows than a sheet holds: see ledger.csv")])
+            break
+        ws.append([_cell(ws, v, number=n) for v, n in zip(row, numeric, strict=True)])
+        rows += 1
     _filter(ws, len(CSV_COLUMNS), rows)
     _write_actions(wb, summarize(read_in_input_order(ledger_jsonl)).actions)
     tmp = xlsx_path.with_name(xlsx_path.name + ".tmp")

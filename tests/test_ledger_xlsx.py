@@ -95,3 +95,12 @@ def test_an_empty_ledger_still_gives_a_workbook(tmp_path: Path) -> None:
     (tmp_path / "ledger.jsonl").write_bytes(b"")
     book = load_workbook(write_ledger_xlsx(tmp_path / "ledger.jsonl", tmp_path / "ledger.xlsx"))
     assert [s.max_row for s in book.worksheets] == [1, 1]
+
+
+def test_past_the_sheet_row_limit_the_sheet_says_where_the_rest_is(tmp_path: Path) -> None:
+    """With room for 2 rows (header included), the ledger sheet ends in a row naming ledger.csv."""
+    write(tmp_path)
+    path = write_ledger_xlsx(tmp_path / "ledger.jsonl", tmp_path / "ledger.xlsx", max_rows=3)
+    rows = list(load_workbook(path)["ledger"].iter_rows(values_only=True))
+    assert len(rows) == 3
+    assert rows[-1][0] == "more rows than a sheet holds: see ledger.csv"
