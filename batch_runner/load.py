@@ -180,7 +180,7 @@ def parse_address(values: Mapping[str, object], required: tuple[str, ...], prefi
     for name in BUYER_FIELDS:
         raw = values.get(name)
         if raw is not None and not isinstance(raw, str):
-            raise _Bad(f"{prefix}{name}", f"must be text (got {got(raw)})")
+            raise _Bad(f"{prefix}{name}", "must be text")  # never the value: it is the buyer's
         text = (raw or "").strip()
         if len(text) > MAX_FIELD:
             raise _Bad(f"{prefix}{name}", f"longer than {MAX_FIELD} characters")
@@ -532,6 +532,55 @@ def iter_jsonl(path: Path) -> Iterator[Order | InvalidOrder]:
             yield Order(order_id=order.order_id, buyer=order.buyer, billing=order.billing,
                         items=order.items, payment_token=order.payment_token, line=line,
                         item_lines=(line,) * len(order.items))
+
+
+# --- raw input, for the retry file -----------------------------------------------------------
+
+
+def _open(path: Path) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def iter_csv_cells(path: Path, delimiter: str) -> Iterator[tuple[int, list[str] | None]]:
+    """Every non-blank CSV record as written, cells unstripped, with the line it starts on; the
+    header first (its first cell keeps a byte-order mark, if any). None for a record that cannot
+    be copied whole: not UTF-8, too long, not CSV, or not as many fields as the header."""
+    csv.field_size_limit(MAX_LINE_BYTES)
+    with _open(path) as handle:
+        lines = _LineCounter(handle)
+        reader = csv.reader(lines, delimiter=delimiter)
+        width: int | None = None
+        while True:
+            start = lines.line + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                yield start, None
+                continue
+            span = range(start, lines.line + 1)
+            spoilt = any(n in lines.overlong or n in lines.undecodable for n in span)
+            if not spoilt and not any(cell.strip() for cell in row):
+                continue
+            width = len(row) if width is None else width
+            yield start, None if spoilt or len(row) != width else row
+
+
+def iter_jsonl_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
+    """Every line of a JSONL file as bytes (a leading byte-order mark removed) with its number;
+    None for a line longer than MAX_LINE_BYTES, which is skipped unread."""
+    with _open(path) as handle:
+        line = 0
+        while (raw := _read_line(handle)) is not None:
+            line += 1
+            if raw is _OVERLONG:
+                yield line, None
+                continue
+            yield line, raw.removeprefix(codecs.BOM_UTF8) if line == 1 else raw
 
 
 def iter_orders(path: Path) -> Iterator[Order | InvalidOrder]:
