@@ -339,6 +339,9 @@ def _print_summary(result: RunResult, md: Path, html: Path, retry: RetryFile | N
     _out(f"  ledger: {result.out_dir / 'ledger.jsonl'}, ledger.csv and ledger.xlsx")
     if retry is not None:
         _out(f"  retry:  {retry.path}: {retry.summary()}")
+        if retry.left_out:
+            _out(f"          {len(retry.left_out)} unreadable input line(s) are not in it: "
+                 f"`batch-runner retry-file {result.out_dir}` names them")
     _out(f"  report: {md}")
     _out(f"          {html}")
 

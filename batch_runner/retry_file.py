@@ -37,7 +37,7 @@ from batch_runner.core.retry import (
     retry_order_id,
 )
 from batch_runner.errors import InputError, UsageError
-from batch_runner.input_format import InputFormat
+from batch_runner.input_format import InputFormat, sniff_delimiter
 from batch_runner.journal import JOURNAL_NAME, file_sha256
 from batch_runner.ledger import (
     LEDGER_NAME,
@@ -89,6 +89,37 @@ def find_retry_file(out_dir: Path) -> Path | None:
         if (out_dir / name).is_file():
             return out_dir / name
     return None
+
+
+def read_retry_file(out_dir: Path) -> RetryFile | None:
+    """What the retry file in DIR holds (counts and outcomes), read back from it; None when
+    there is none. For the report, which is rendered apart from the run that wrote the file:
+    `f"{r.path.name}: {r.summary()}"` is the sentence to show."""
+    path = find_retry_file(out_dir)
+    if path is None:
+        return None
+    result, orders = RetryFile(path=path), set[object]()
+    if path.name == RETRY_JSONL_NAME:
+        for _, raw in iter_jsonl_lines(path):
+            record = orjson.loads(raw or b"{}")
+            items = record.get("items")
+            outcomes = ([str(i.get("outcome")) for i in items if isinstance(i, dict)]
+                        if "outcome" not in record and isinstance(items, list)
+                        else [str(record.get("outcome"))])
+            orders.add(record.get("previous_order_id") or f"line {len(orders)}")
+            result.items += len(outcomes)
+            result.outcomes.update(outcomes)
+    else:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            head = handle.readline()
+            handle.seek(0)
+            known = frozenset({*EXTRA_COLUMNS, "order_id"})
+            for n, row in enumerate(csv.DictReader(handle, delimiter=sniff_delimiter(head, known))):
+                orders.add(row.get("previous_order_id") or f"row {n}")
+                result.items += 1
+                result.outcomes[row.get("outcome") or "?"] += 1
+    result.orders = len(orders)
+    return result
 
 
 def night_input(out_dir: Path, given: Path | None = None) -> Path:

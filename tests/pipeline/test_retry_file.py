@@ -17,7 +17,7 @@ from batch_runner import cli
 from batch_runner.core.model import ItemOutcome, OrderStatus
 from batch_runner.errors import InputError
 from batch_runner.ledger import CSV_COLUMNS, read_ledger
-from batch_runner.retry_file import write_retry_file
+from batch_runner.retry_file import read_retry_file, write_retry_file
 from batch_runner.simulator import Behaviour, SimConfig, running_simulator
 from tests.pipeline.conftest import BUYER, SIM_FAST, order, run, settings_for, write_jsonl
 
@@ -60,6 +60,10 @@ def test_demo_retry_csv_holds_exactly_the_unplaced_items_and_runs_them(tmp_path:
     assert list(rows[0]) == [*source[0], *EXTRA]
     assert {(r["previous_order_id"], r["product_id"]) for r in rows} == expected
     assert len(rows) == len(expected) == 4
+    again = read_retry_file(out)
+    assert again is not None
+    assert (again.path, again.items, again.orders, dict(again.outcomes)) == (
+        retry, 4, 4, {"FAILED": 3, "INVALID": 1})
     by_key = {(s["order_id"], s["product_id"]): s for s in source}
     for row in rows:
         original = by_key[(row["previous_order_id"], row["product_id"])]
@@ -142,6 +146,10 @@ async def test_jsonl_retry_keeps_the_objects_adds_keys_and_renumbers_a_retry_of_
         assert first[2]["outcome"] == "INVALID"
         assert first[2]["reason"].startswith("night.jsonl line 3, items[0].quantity: must be")
         assert not (tmp_path / "out" / "retry.csv").exists()
+        counted = read_retry_file(tmp_path / "out")
+        assert counted is not None
+        assert counted.summary() == ("3 line items of 3 orders to fix and send again "
+                                     "(2 FAILED, 1 INVALID)")
 
         second_input = tmp_path / "retry-1.jsonl"
         second_input.write_bytes((tmp_path / "out" / "retry.jsonl").read_bytes())
