@@ -165,15 +165,19 @@ class _Ids:
         self._used = SeenIds()
         for order_id in night:
             self._used.add(order_id)
-        self._given: dict[str, str] = {}
+        self._given: dict[tuple[str, int], str] = {}
 
-    def new(self, order_id: str | None, *, input_was_retry: bool) -> str | None:
-        if not order_id:
+    def new(self, want: Resend, *, input_was_retry: bool) -> str | None:
+        """The new id of want's order: the same for each of its rows, and another for a later
+        block with the same id (a DUPLICATE_ORDER_ID)."""
+        if not want.order_id:
             return None
-        if order_id not in self._given:
-            self._given[order_id] = retry_order_id(
-                order_id, input_was_retry=input_was_retry, taken=lambda c: not self._used.add(c))
-        return self._given[order_id]
+        key = (want.order_id, want.order_line)
+        if key not in self._given:
+            self._given[key] = retry_order_id(
+                want.order_id, input_was_retry=input_was_retry,
+                taken=lambda c: not self._used.add(c))
+        return self._given[key]
 
 
 def _night_ids_csv(path: Path, fmt: InputFormat) -> Iterator[str]:
@@ -226,7 +230,7 @@ class _CsvCopier:
 
     def row(self, cells: list[str], want: Resend) -> list[str]:
         row = cells + [""] * (len(self.header) - len(cells))
-        new_id = self.ids.new(want.order_id, input_was_retry=self.was_retry)
+        new_id = self.ids.new(want, input_was_retry=self.was_retry)
         if new_id is not None:
             row[self.order_column] = new_id
         for name, value in _csv_extras(want).items():
@@ -235,7 +239,7 @@ class _CsvCopier:
 
 
 def _write_csv(src: Path, fmt: InputFormat, by_line: dict[int, list[Resend]],
-               handle: IO[str], result: RetryFile, ids: _Ids) -> set[str | None]:
+               handle: IO[str], result: RetryFile, ids: _Ids) -> set[tuple[str | None, int]]:
     rows = iter_csv_cells(src, fmt.delimiter)
     _, header = next(rows, (1, None))
     if header is None:
@@ -243,7 +247,7 @@ def _write_csv(src: Path, fmt: InputFormat, by_line: dict[int, list[Resend]],
     copier = _CsvCopier(header, result, ids)
     writer = csv.writer(handle, delimiter=fmt.delimiter, lineterminator="\r\n")
     writer.writerow(copier.header)
-    orders: set[str | None] = set()
+    orders: set[tuple[str | None, int]] = set()
     for line, cells in rows:
         wants = by_line.pop(line, None)
         if not wants:
@@ -253,7 +257,7 @@ def _write_csv(src: Path, fmt: InputFormat, by_line: dict[int, list[Resend]],
             result.left_out.append(_cannot_copy(want, src))
             continue
         writer.writerow(copier.row(cells, want))
-        orders.add(want.order_id or f"line {line}")
+        orders.add((want.order_id, want.order_line))
         result.items += 1
         result.outcomes[want.outcome.value] += 1
     return orders
@@ -262,7 +266,7 @@ def _write_csv(src: Path, fmt: InputFormat, by_line: dict[int, list[Resend]],
 def _jsonl_line(record: dict[str, Any], wants: list[Resend], ids: _Ids) -> dict[str, Any]:
     first = wants[0]
     was_retry = "previous_order_id" in record
-    new_id = ids.new(first.order_id, input_was_retry=was_retry)
+    new_id = ids.new(first, input_was_retry=was_retry)
     if new_id is not None:
         record["order_id"] = new_id
     record["previous_order_id"] = first.order_id
@@ -278,8 +282,8 @@ def _jsonl_line(record: dict[str, Any], wants: list[Resend], ids: _Ids) -> dict[
 
 
 def _write_jsonl(src: Path, by_line: dict[int, list[Resend]], handle: IO[bytes],
-                 result: RetryFile, ids: _Ids) -> set[str | None]:
-    orders: set[str | None] = set()
+                 result: RetryFile, ids: _Ids) -> set[tuple[str | None, int]]:
+    orders: set[tuple[str | None, int]] = set()
     for line, raw in iter_jsonl_lines(src):
         wants = by_line.pop(line, None)
         if not wants:
@@ -292,7 +296,7 @@ def _write_jsonl(src: Path, by_line: dict[int, list[Resend]], handle: IO[bytes],
             result.left_out.append(_cannot_copy(wants[0], src))
             continue
         handle.write(orjson.dumps(_jsonl_line(record, wants, ids), option=orjson.OPT_APPEND_NEWLINE))
-        orders.add(wants[0].order_id or f"line {line}")
+        orders.add((wants[0].order_id, wants[0].order_line))
         counted = [w for w in wants if w.item_index is not None] or wants[:1]
         result.items += len(counted)
         result.outcomes.update(w.outcome.value for w in counted)

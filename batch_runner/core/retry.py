@@ -30,6 +30,9 @@ class Resend:
     line: int  #: 1-based input line the row starts on (JSONL: the order's line)
     item_index: int | None  #: the item's index in the order (JSONL); None: the whole row or line
     order_id: str | None  #: the order's id in the input; None when it had none
+    #: The order's first input line: with order_id, which order this is (a DUPLICATE_ORDER_ID
+    #: block shares its id with an earlier order, and must not share its new id)
+    order_line: int
     outcome: ItemOutcome
     reason_code: str | None
     reason: str | None
@@ -55,6 +58,7 @@ def resends(record: LedgerRecord, include: frozenset[ItemOutcome]) -> Iterator[R
         reason = _invalid_reason(record)
         for line in record.lines:
             yield Resend(line=line, item_index=None, order_id=record.order_id,
+                         order_line=min(record.lines),
                          outcome=ItemOutcome.INVALID, reason_code="INVALID", reason=reason)
         return
     picked = [(n, i) for n, i in enumerate(record.items) if i.outcome in wanted]
@@ -63,6 +67,7 @@ def resends(record: LedgerRecord, include: frozenset[ItemOutcome]) -> Iterator[R
         return
     for n, item in picked:
         yield Resend(line=record.lines[n], item_index=n, order_id=record.order_id,
+                     order_line=min(record.lines),
                      outcome=item.outcome, reason_code=item.reason_code, reason=item.reason)
 
 

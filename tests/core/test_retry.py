@@ -39,8 +39,8 @@ def test_a_partial_order_gives_only_its_unplaced_items() -> None:
     """PLACED items stay out; the FAILED one keeps its line, index, code and reason."""
     got = list(resends(order(ItemOutcome.PLACED, ItemOutcome.FAILED, ItemOutcome.PLACED),
                        DEFAULT_OUTCOMES))
-    assert got == [Resend(line=11, item_index=1, order_id="A-17", outcome=ItemOutcome.FAILED,
-                          reason_code="CODE", reason="why")]
+    assert got == [Resend(line=11, item_index=1, order_id="A-17", order_line=10,
+                          outcome=ItemOutcome.FAILED, reason_code="CODE", reason="why")]
 
 
 @pytest.mark.parametrize("outcome", sorted(INCLUDABLE - DEFAULT_OUTCOMES))

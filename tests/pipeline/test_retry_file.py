@@ -242,3 +242,25 @@ async def test_a_retry_csv_run_again_refills_its_columns_instead_of_adding_them(
     assert header_1 == header_2
     got = dict(zip(header_2, row, strict=True))
     assert (got["order_id"], got["previous_order_id"]) == ("B-1-r2", "B-1-r1")
+
+
+async def test_a_duplicate_order_id_block_gets_its_own_new_id(tmp_path: Path) -> None:
+    """A FAILED order and a later block with the same id (INVALID as a duplicate): each keeps
+    its rows together under its own new id, so the retry file has no duplicate of its own."""
+    header = ("order_id,marketplace,product_id,quantity,first_name,last_name,email,address1,city,"
+              "postal_code,country_code")
+    buyer = "Ada,Lovelace,ada@example.com,1 Main St,Springfield,12345,US"
+    source = tmp_path / "orders.csv"
+    source.write_text("\n".join([header, f"D-1,AMAZON,{CARD},1,{buyer}", f"D-2,AMAZON,{OK},1,{buyer}",
+                                 f"D-1,AMAZON,{OK},2,{buyer}", f"D-1,AMAZON,{OK},3,{buyer}"]) + "\n")
+    async with running_simulator(sim_config(**{CARD: Behaviour.SUBMIT_FAIL_FALSE})) as sim:
+        code, _ = await run(settings_for(sim, tmp_path, source))
+        assert code == 1
+        rows = read_csv(tmp_path / "out" / "retry.csv")
+        assert [(r["order_id"], r["quantity"], r["outcome"]) for r in rows] == [
+            ("D-1-r1", "1", "FAILED"), ("D-1-r2", "2", "INVALID"), ("D-1-r2", "3", "INVALID")]
+        retry = tmp_path / "retry.csv"
+        retry.write_bytes((tmp_path / "out" / "retry.csv").read_bytes())
+        code, ledger = await run(settings_for(sim, tmp_path / "2", retry))
+    assert {r.order_id: r.status for r in ledger} == {"D-1-r1": OrderStatus.FAILED,
+                                                      "D-1-r2": OrderStatus.PLACED}
