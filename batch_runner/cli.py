@@ -305,7 +305,7 @@ def _duration(seconds: float) -> str:
 def _validate(path: Path, strict_rps: float) -> int:
     summary = summarize(path)
     _out(f"{path}: {file_format(path).describe()}")
-    for bad in summary.invalid_examples:
+    for bad in sorted(summary.invalid_examples, key=lambda b: b.line):  # as the file has them
         text = describe_invalid(bad.file, bad.line, bad.field, bad.message, whole_path=True)
         _out(f"{text} (order {bad.order_id or '?'})")
     if summary.invalid > len(summary.invalid_examples):
