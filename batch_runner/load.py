@@ -3,6 +3,9 @@
 Only a file that cannot be used at all raises InputError (exit 2); every bad order becomes an
 InvalidOrder naming file, line and field, and the stream goes on. Memory does not grow with the
 file: CSV rows are grouped by contiguous order_id, and only the set of order ids seen is kept.
+The CSV delimiter (`,` `;` or tab) and JSONL are told from the first line (input_format.py).
+Messages name the field apart from what is wrong with it (`describe` puts them together as
+`orders.csv line 7, quantity: must be ...`) and never echo a buyer's value.
 """
 
 from __future__ import annotations
