@@ -28,12 +28,15 @@ from batch_runner.core.proxy import proxy_urls
 from batch_runner.errors import BatchRunnerError, ConfigError, InputError, UsageError
 from batch_runner.helptext import RUN_EPILOG, parser_options
 from batch_runner.journal import Journal, locked
+from batch_runner.ledger import LEDGER_NAME
+from batch_runner.ledger_xlsx import LEDGER_XLSX_NAME, write_ledger_xlsx
 from batch_runner.live_schema import check_before_run
-from batch_runner.load import summarize
+from batch_runner.load import describe_invalid, file_format, summarize
 from batch_runner.logs import RedactSecrets, setup_logging, url_secrets
 from batch_runner.notify import check_network, run_notified, run_secrets
 from batch_runner.progress import make_progress
 from batch_runner.report import write_reports
+from batch_runner.retry_file import RetryFile, retry_file_command, write_retry_file
 from batch_runner.runner import Runner, RunResult
 
 #: The simulator's profiles (simulator.config.PROFILES; not imported: it pulls in the server).
@@ -113,6 +116,14 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="render report.md/report.html/ledger.csv again from DIR",
                             **parser_options())
     report.add_argument("dir", type=Path)
+
+    retry = sub.add_parser("retry-file", help="write DIR/retry.csv again: the unplaced items to "
+                                              "fix and send in a new file", **parser_options())
+    retry.add_argument("dir", type=Path)
+    retry.add_argument("--include", metavar="OUTCOMES",
+                       help="also items with these outcomes (comma-separated: NEEDS_REVIEW, "
+                            "STUCK, ACTION_REQUIRED); they may be placed: check each first")
+    retry.add_argument("--input", type=Path, help="the run's input file, if it has moved")
     return parser
 
 
@@ -194,6 +205,8 @@ def _dispatch(args: argparse.Namespace, secrets: list[str]) -> int:
 
             return run_preflight(input_path=args.input, job=args.job, api_url=args.api_url,
                                  shopper_ip=args.shopper_ip, strict_rps=args.strict_rps)
+        case "retry-file":
+            return retry_file_command(args.dir, args.include, args.input)
     raise UsageError(f"unknown command {args.command}")
 
 
@@ -244,9 +257,21 @@ async def run_job(settings: Settings, *, demo: bool = False) -> int:
                 progress.close()
         finally:
             journal.close()
+        retry = _spreadsheet_and_retry(out)
         md, html = write_reports(out)
-    _print_summary(result, md, html)
+    _print_summary(result, md, html, retry)
     return result.exit_code
+
+
+def _spreadsheet_and_retry(out: Path) -> RetryFile | None:
+    """ledger.xlsx, and the retry file before the reports that name it. A retry file that cannot
+    be written (its input moved or changed) is a warning: the run's own outcome stands."""
+    write_ledger_xlsx(out / LEDGER_NAME, out / LEDGER_XLSX_NAME)
+    try:
+        return write_retry_file(out)
+    except InputError as exc:
+        _err(f"warning: no retry file: {exc}")
+        return None
 
 
 async def _run_with_signals(runner: Runner, journal: Journal) -> RunResult:
@@ -321,9 +346,10 @@ def _duration(seconds: float) -> str:
 
 def _validate(path: Path, strict_rps: float) -> int:
     summary = summarize(path)
-    for bad in summary.invalid_examples:
-        field = f" field {bad.field}" if bad.field else ""
-        _out(f"{bad.file}:{bad.line}:{field} {bad.message} (order {bad.order_id or '?'})")
+    _out(f"{path}: {file_format(path).describe()}")
+    for bad in sorted(summary.invalid_examples, key=lambda b: b.line):  # as the file has them
+        text = describe_invalid(bad.file, bad.line, bad.field, bad.message, whole_path=True)
+        _out(f"{text} (order {bad.order_id or '?'})")
     if summary.invalid > len(summary.invalid_examples):
         _out(f"... and {summary.invalid - len(summary.invalid_examples)} more invalid orders")
     _out(f"{path}: {summary.orders} valid orders, {summary.items} line items, "
@@ -337,19 +363,27 @@ def _validate(path: Path, strict_rps: float) -> int:
 def _report(out: Path) -> int:
     if not (out / "ledger.jsonl").is_file():
         raise UsageError(f"{out} holds no ledger.jsonl; give the --out directory of a run")
+    retry = _spreadsheet_and_retry(out)
     md, html = write_reports(out)
-    _out(f"wrote {md}\nwrote {html}\nwrote {out / 'ledger.csv'}")
+    _out(f"wrote {md}\nwrote {html}\nwrote {out / 'ledger.csv'}\nwrote {out / LEDGER_XLSX_NAME}")
+    if retry is not None:
+        _out(f"wrote {retry.path}: {retry.summary()}")
     return 0
 
 
-def _print_summary(result: RunResult, md: Path, html: Path) -> None:
+def _print_summary(result: RunResult, md: Path, html: Path, retry: RetryFile | None) -> None:
     total = sum(result.counts.values())
     parts = ", ".join(
         f"{result.counts[s]} {s.value}" for s in OrderStatus if result.counts.get(s)
     )
     state = "interrupted (rerun the same command to resume)" if result.interrupted else "finished"
     _out(f"\nRun {state}: {total} orders in the ledger: {parts or 'none'}")
-    _out(f"  ledger: {result.out_dir / 'ledger.jsonl'} and ledger.csv")
+    _out(f"  ledger: {result.out_dir / 'ledger.jsonl'}, ledger.csv and ledger.xlsx")
+    if retry is not None:
+        _out(f"  retry:  {retry.path}: {retry.summary()}")
+        if retry.left_out:
+            _out(f"          {len(retry.left_out)} unreadable input line(s) are not in it: "
+                 f"`batch-runner retry-file {result.out_dir}` names them")
     _out(f"  report: {md}")
     _out(f"          {html}")
 

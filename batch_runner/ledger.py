@@ -28,17 +28,21 @@ from batch_runner.core.model import (
     OrderStatus,
 )
 from batch_runner.errors import JournalError
+from batch_runner.load import describe_invalid
 
 LEDGER_NAME = "ledger.jsonl"
 LEDGER_CSV_NAME = "ledger.csv"
 RUN_STATS_NAME = "run_stats.json"
 #: A spreadsheet may run a cell that starts with one of these as a formula (OWASP "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: An INVALID order's message is its `reason` (naming file, line and field); invalid_* say where.
 CSV_COLUMNS = (
-    "order_id", "order_status", "marketplace", "product_id", "quantity", "outcome",
+    "order_id", "order_status", "input_line", "marketplace", "product_id", "quantity", "outcome",
     "reason_code", "reason", "cart_id", "rye_order_id", "redirect_url", "started_at",
-    "finished_at", "invalid_file", "invalid_line", "invalid_field", "invalid_message",
+    "finished_at", "invalid_file", "invalid_line", "invalid_field",
 )
+#: Sorts after every real line: records from ledgers that did not record their input lines.
+_NO_LINE = 1 << 62
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,6 +120,7 @@ def parse_record(raw: dict[str, Any]) -> LedgerRecord:
         carts=tuple(CartRecord(**c) for c in raw.get("carts", ())),
         started_at=raw.get("started_at"), finished_at=raw.get("finished_at"),
         invalid=InvalidInfo(**invalid) if invalid else None,
+        lines=tuple(int(n) for n in raw.get("lines", ())),
     )
 
 
@@ -133,11 +138,18 @@ def read_ledger(path: Path) -> Iterator[LedgerRecord]:
         JournalError: a line other than the last is not a ledger record (the file was damaged
             or edited), since skipping it could make a rerun place that order again.
     """
+    return (record for _, record in _read_with_offsets(path))
+
+
+def _read_with_offsets(path: Path) -> Iterator[tuple[int, LedgerRecord]]:
+    """(byte offset of the line, record) for every record, as read_ledger reads them."""
     if not path.exists():
         return
     with path.open("rb") as handle:
         bad: tuple[int, str] | None = None
-        for number, raw in enumerate(handle, start=1):
+        offset = 0
+        for number, raw in enumerate(iter(handle.readline, b""), start=1):
+            start, offset = offset, offset + len(raw)
             if not raw.strip():
                 continue
             if bad is not None:
@@ -149,8 +161,32 @@ def read_ledger(path: Path) -> Iterator[LedgerRecord]:
                 bad = (number, f"{type(exc).__name__}: {exc}")
                 continue
             if raw.endswith(b"\n"):
-                yield record
+                yield start, record
             # else: whole JSON but no newline: torn just before its newline; skip like any torn tail
+
+
+def first_input_line(record: LedgerRecord) -> int | None:
+    """The input line the order starts on, when the ledger knows it."""
+    if record.lines:
+        return min(record.lines)
+    return record.invalid.line if record.invalid else None
+
+
+def read_in_input_order(path: Path) -> Iterator[LedgerRecord]:
+    """The ledger's records in the order of the input file (the ledger itself is in completion
+    order). Memory holds one integer per record, not the records: each is read again by offset.
+    Records that do not know their input line come last, in ledger order."""
+    keys = []
+    for offset, record in _read_with_offsets(path):
+        line = first_input_line(record)
+        keys.append(((_NO_LINE if line is None else line) << 40) | offset)
+    if not keys:
+        return
+    keys.sort()
+    with path.open("rb") as handle:
+        for key in keys:
+            handle.seek(key & ((1 << 40) - 1))
+            yield _parse_line(handle.readline())
 
 
 def ledger_order_ids(path: Path) -> set[str]:
@@ -165,26 +201,33 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def csv_rows(record: LedgerRecord) -> Iterator[list[str]]:
-    """One row per line item; an order without items (INVALID before any item was read) gets one."""
+def ledger_rows(record: LedgerRecord) -> Iterator[list[object]]:
+    """The values of CSV_COLUMNS, one row per line item; an order without items (INVALID before
+    any item was read) gets one. Values are raw: ledger.csv passes them through safe_cell."""
     inv = record.invalid
-    tail = [inv.file, inv.line, inv.field, inv.message] if inv else [None] * 4
-    head = [record.order_id, record.status.value]
+    tail = [inv.file, inv.line, inv.field] if inv else [None] * 3
     times = [record.started_at, record.finished_at]
+    # An INVALID order's items are what could be salvaged, not aligned with its rows.
+    lines = record.lines if len(record.lines) == len(record.items) and not inv else ()
     if not record.items:
-        reason = inv.message if inv else None
-        outcome = ItemOutcome.INVALID if record.status is OrderStatus.INVALID else None
-        yield [safe_cell(v) for v in [*head, None, None, None, outcome, outcome, reason,
-                                      None, None, None, *times, *tail]]
-    for i in record.items:
-        yield [safe_cell(v) for v in [
-            *head, i.marketplace.value, i.product_id, i.quantity, i.outcome.value, i.reason_code,
-            i.reason, i.cart_id, i.rye_order_id, i.redirect_url, *times, *tail,
-        ]]
+        reason = describe_invalid(inv.file, inv.line, inv.field, inv.message) if inv else None
+        outcome = ItemOutcome.INVALID.value if record.status is OrderStatus.INVALID else None
+        yield [record.order_id, record.status.value, inv.line if inv else None, None, None, None,
+               outcome, outcome, reason, None, None, None, *times, *tail]
+    for n, i in enumerate(record.items):
+        yield [record.order_id, record.status.value, lines[n] if lines else None,
+               i.marketplace.value, i.product_id, i.quantity, i.outcome.value, i.reason_code,
+               i.reason, i.cart_id, i.rye_order_id, i.redirect_url, *times, *tail]
+
+
+def csv_rows(record: LedgerRecord) -> Iterator[list[str]]:
+    """ledger_rows as formula-safe CSV cells."""
+    for row in ledger_rows(record):
+        yield [safe_cell(v) for v in row]
 
 
 def write_ledger_csv(ledger_jsonl: Path, csv_path: Path) -> None:
-    """ledger.csv from ledger.jsonl, replaced atomically.
+    """ledger.csv from ledger.jsonl, in input order, replaced atomically.
 
     UTF-8 with a byte-order mark and CRLF rows: Excel reads a CSV without a BOM in the
     machine's ANSI code page (so "Müller" turns into "MÃ¼ller"), while with it Excel and
@@ -194,7 +237,7 @@ def write_ledger_csv(ledger_jsonl: Path, csv_path: Path) -> None:
     with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
-        for record in read_ledger(ledger_jsonl):
+        for record in read_in_input_order(ledger_jsonl):
             writer.writerows(csv_rows(record))
     os.replace(tmp, csv_path)
 

@@ -3,12 +3,16 @@
 Only a file that cannot be used at all raises InputError (exit 2); every bad order becomes an
 InvalidOrder naming file, line and field, and the stream goes on. Memory does not grow with the
 file: CSV rows are grouped by contiguous order_id, and only the set of order ids seen is kept.
+The CSV delimiter (`,` `;` or tab) and JSONL are told from the first line (input_format.py).
+Messages name the field apart from what is wrong with it (`describe` puts them together as
+`orders.csv line 7, quantity: must be ...`) and never echo a buyer's value.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import re
 from array import array
 from collections.abc import Iterator, Mapping
@@ -21,6 +25,14 @@ import orjson
 
 from batch_runner.core.model import Address, InvalidOrder, LineItem, Marketplace, Order
 from batch_runner.errors import InputError
+from batch_runner.input_format import (
+    DELIMITER_NAMES,
+    InputFormat,
+    input_format,
+    is_jsonl,
+    refuse_json_array,
+    sniff_delimiter,
+)
 
 REQUIRED_COLUMNS = ("order_id", "marketplace", "product_id", "quantity", "first_name",
                     "last_name", "email", "address1", "city", "postal_code", "country_code")
@@ -104,34 +116,64 @@ class FileSummary:
     invalid_examples: tuple[InvalidOrder, ...]
 
 
+def got(value: object) -> str:
+    """A value as a message shows it after "got": text in double quotes, cut at 20 characters."""
+    match value:
+        case str():
+            return '"' + (value if len(value) <= 20 else value[:20] + "\u2026") + '"'
+        case None:
+            return "nothing"
+        case bool():
+            return "true" if value else "false"
+        case dict():
+            return "an object"
+        case list():
+            return "a list"
+    return str(value)[:20]
+
+
+def describe_invalid(file: str, line: int, field: str | None, message: str, *,
+                     whole_path: bool = False) -> str:
+    """A bad input line as a person reads it: `orders.csv line 7, quantity: must be a whole
+    number ≥ 1 (got "1.5")`, or `orders.csv line 9: <what is wrong with the whole line>`.
+    The file's name only, unless `whole_path`."""
+    where = f"{file if whole_path else Path(file).name} line {line}"
+    return f"{where}, {field}: {message}" if field else f"{where}: {message}"
+
+
+def describe(entry: InvalidOrder) -> str:
+    """describe_invalid of an INVALID order."""
+    return describe_invalid(entry.file, entry.line, entry.field, entry.message)
+
+
 def parse_quantity(value: object, field: str = "quantity") -> int:
     if isinstance(value, bool):
-        raise _Bad(field, f"quantity must be a whole number >= 1, got {value!r}")
+        raise _Bad(field, f"must be a whole number \u2265 1 (got {got(value)})")
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
         number = int(value.strip())
     else:
-        shown = value if not isinstance(value, str) else value[:20]
-        raise _Bad(field, f"quantity must be a whole number >= 1, got {shown!r}")
+        raise _Bad(field, f"must be a whole number \u2265 1 (got {got(value)})")
     if number < 1:
-        raise _Bad(field, f"quantity must be a whole number >= 1, got {number}")
+        raise _Bad(field, f"must be a whole number \u2265 1 (got {number})")
     if number > MAX_QUANTITY:
-        raise _Bad(field, f"quantity {number} is larger than {MAX_QUANTITY}; split the order")
+        raise _Bad(field, f"{number} is more than {MAX_QUANTITY}: nearly always a typo; "
+                          "split a real bulk order into several")
     return number
 
 
 def parse_item(marketplace: object, product_id: object, quantity: object, prefix: str = "") -> LineItem:
     market = str(marketplace or "").strip().upper()
     if market not in Marketplace.__members__:
-        raise _Bad(f"{prefix}marketplace", f"marketplace must be AMAZON or SHOPIFY, got {str(marketplace)[:20]!r}")
+        raise _Bad(f"{prefix}marketplace", f"must be AMAZON or SHOPIFY (got {got(marketplace)})")
     if product_id is not None and (not isinstance(product_id, str | int) or isinstance(product_id, bool)):
-        raise _Bad(f"{prefix}product_id", f"product_id must be text, got {str(product_id)[:20]!r}")
+        raise _Bad(f"{prefix}product_id", f"must be text (got {got(product_id)})")
     pid = str(product_id or "").strip()
     if not pid:
-        raise _Bad(f"{prefix}product_id", "product_id is empty")
+        raise _Bad(f"{prefix}product_id", "empty")
     if len(pid) > MAX_FIELD:
-        raise _Bad(f"{prefix}product_id", f"product_id is longer than {MAX_FIELD} characters")
+        raise _Bad(f"{prefix}product_id", f"longer than {MAX_FIELD} characters")
     return LineItem(marketplace=Marketplace(market), product_id=pid,
                     quantity=parse_quantity(quantity, f"{prefix}quantity"))
 
@@ -141,14 +183,14 @@ def parse_address(values: Mapping[str, object], required: tuple[str, ...], prefi
     for name in BUYER_FIELDS:
         raw = values.get(name)
         if raw is not None and not isinstance(raw, str):
-            raise _Bad(f"{prefix}{name}", f"{prefix}{name} must be text")
+            raise _Bad(f"{prefix}{name}", "must be text")  # never the value: it is the buyer's
         text = (raw or "").strip()
         if len(text) > MAX_FIELD:
-            raise _Bad(f"{prefix}{name}", f"{prefix}{name} is longer than {MAX_FIELD} characters")
+            raise _Bad(f"{prefix}{name}", f"longer than {MAX_FIELD} characters")
         clean[name] = text or None
     for name in required:
         if not clean[name]:
-            raise _Bad(f"{prefix}{name}", f"{prefix}{name} is missing")
+            raise _Bad(f"{prefix}{name}", "missing")
     return Address(**clean)  # type: ignore[arg-type]
 
 
@@ -202,7 +244,7 @@ def _read_line(handle: BinaryIO) -> bytes | None:
     return _OVERLONG
 
 
-def _columns(path: Path, header: list[str], undecodable: bool) -> list[str]:
+def _columns(path: Path, header: list[str], undecodable: bool, delimiter: str) -> list[str]:
     if undecodable:
         raise InputError(f"{path}:1: the header line is not UTF-8 text; save the file as UTF-8 CSV")
     columns = [h.strip().lstrip(codecs.BOM_UTF8.decode()).strip().lower() for h in header]
@@ -211,7 +253,10 @@ def _columns(path: Path, header: list[str], undecodable: bool) -> list[str]:
                          f"(required columns: {', '.join(REQUIRED_COLUMNS)})")
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise InputError(f"{path}:1: required columns missing: {', '.join(missing)}")
+        found = ", ".join(c for c in columns[:6] if c) + (", ..." if len(columns) > 6 else "")
+        raise InputError(f"{path}:1: required columns missing: {', '.join(missing)} (the header "
+                         f"was read as {DELIMITER_NAMES[delimiter]}-separated; comma, semicolon "
+                         f"and tab are understood; columns found: {found or 'none'})")
     twice = sorted({c for c in columns if c in KNOWN_COLUMNS and columns.count(c) > 1})
     if twice:
         raise InputError(f"{path}:1: the header names a column more than once (names are "
@@ -233,7 +278,9 @@ def _csv_records(path: Path) -> Iterator[_Record]:
     csv.field_size_limit(MAX_LINE_BYTES)  # the default, 128 KiB, would split a long quoted field
     with handle:
         lines = _LineCounter(handle)
-        reader = csv.reader(lines)
+        first = next(lines, "")
+        delimiter = sniff_delimiter(first, KNOWN_COLUMNS)
+        reader = csv.reader(itertools.chain([first] if first else [], lines), delimiter=delimiter)
         try:
             header = next(reader)
         except StopIteration:
@@ -244,7 +291,7 @@ def _csv_records(path: Path) -> Iterator[_Record]:
         if 1 in lines.overlong:
             raise InputError(f"{path}:1: the header line is longer than {MAX_LINE_BYTES} bytes; "
                              "this is not an orders CSV")
-        columns = _columns(path, header, 1 in lines.undecodable)
+        columns = _columns(path, header, 1 in lines.undecodable, delimiter)
         while True:
             start = lines.line + 1
             try:
@@ -282,7 +329,7 @@ def _record(start: int, row: list[str], columns: list[str], lines: _LineCounter)
     if undecodable:
         return start, values, _NOT_UTF8, None
     if long_field:
-        return start, values, f"{long_field} is longer than {MAX_FIELD} characters", long_field
+        return start, values, f"longer than {MAX_FIELD} characters", long_field
     return start, values, None, None
 
 
@@ -297,12 +344,13 @@ def _csv_order(path: Path, rows: list[tuple[int, dict[str, str]]]) -> Order:
         try:
             for name in (*BUYER_FIELDS, "payment_token", *(f"billing_{n}" for n in BUYER_FIELDS)):
                 if row.get(name, "") != first.get(name, ""):
-                    raise _Bad(name, f"{name} differs from the order's first row (line {first_line})")
+                    raise _Bad(name, f"differs from the order's first row (line {first_line})")
             items.append(parse_item(row.get("marketplace"), row.get("product_id"), row.get("quantity")))
         except _Bad as bad:
             raise _Located(line, bad) from None
     return Order(order_id=first["order_id"], buyer=buyer, billing=billing, items=tuple(items),
-                 payment_token=first.get("payment_token") or None, line=first_line)
+                 payment_token=first.get("payment_token") or None, line=first_line,
+                 item_lines=tuple(line for line, _ in rows))
 
 
 class _Located(Exception):
@@ -325,23 +373,24 @@ def _salvage(rows: list[tuple[int, dict[str, str]]]) -> tuple[LineItem, ...]:
 def _finish_csv_block(path: Path, rows: list[tuple[int, dict[str, str]]], seen: SeenIds,
                       broken: tuple[int, str | None, str] | None) -> Order | InvalidOrder:
     order_id = rows[0][1]["order_id"]
+    lines = tuple(line for line, _ in rows)
     if not seen.add(order_id):
         return InvalidOrder(order_id=order_id, file=str(path), line=rows[0][0], field="order_id",
                             message=f"DUPLICATE_ORDER_ID: order {order_id} appeared earlier in the "
                                     "file; orders' rows must be contiguous. None of these items were sent.",
-                            items=_salvage(rows))
+                            items=_salvage(rows), lines=lines)
     if broken is not None:
         line, field, message = broken
         return InvalidOrder(order_id=order_id, file=str(path), line=line, field=field,
-                            message=message, items=_salvage(rows))
+                            message=message, items=_salvage(rows), lines=lines)
     try:
         return _csv_order(path, rows)
     except _Located as exc:
         return InvalidOrder(order_id=order_id, file=str(path), line=exc.line, field=exc.bad.field,
-                            message=exc.bad.message, items=_salvage(rows))
+                            message=exc.bad.message, items=_salvage(rows), lines=lines)
     except _Bad as bad:
         return InvalidOrder(order_id=order_id, file=str(path), line=rows[0][0], field=bad.field,
-                            message=bad.message, items=_salvage(rows))
+                            message=bad.message, items=_salvage(rows), lines=lines)
 
 
 def iter_csv(path: Path) -> Iterator[Order | InvalidOrder]:
@@ -356,9 +405,9 @@ def iter_csv(path: Path) -> Iterator[Order | InvalidOrder]:
         order_id = row.get("order_id") if row is not None else None
         if not order_id:
             if row is not None and problem is None:
-                problem, field = "order_id is missing", "order_id"
+                problem, field = "missing", "order_id"
             yield InvalidOrder(order_id=None, file=str(path), line=line, field=field,
-                               message=problem or "the row cannot be read")
+                               message=problem or "the row cannot be read", lines=(line,))
             if block and gap is None:
                 gap = line
             continue
@@ -381,14 +430,14 @@ def iter_csv(path: Path) -> Iterator[Order | InvalidOrder]:
 
 def _json_order_id(value: object) -> str:
     if value is None or value == "":
-        raise _Bad("order_id", "order_id is missing")
+        raise _Bad("order_id", "missing")
     if not isinstance(value, str | int) or isinstance(value, bool):
-        raise _Bad("order_id", f"order_id must be text, got {str(value)[:20]!r}")
+        raise _Bad("order_id", f"must be text (got {got(value)})")
     order_id = str(value).strip()
     if not order_id:
-        raise _Bad("order_id", "order_id is missing")
+        raise _Bad("order_id", "missing")
     if len(order_id) > MAX_FIELD:
-        raise _Bad("order_id", f"order_id is longer than {MAX_FIELD} characters")
+        raise _Bad("order_id", f"longer than {MAX_FIELD} characters")
     return order_id
 
 
@@ -402,35 +451,42 @@ def _shown_order_id(record: Any) -> str | None:
         return None
 
 
+def _not_an_object(record: Any) -> _Bad:
+    if isinstance(record, list):
+        return _Bad(None, "the line is a JSON array, not one order: write one order per line, "
+                          "each a JSON object (JSONL)")
+    return _Bad(None, "the line is JSON but not an object")
+
+
 def parse_record(record: Any) -> Order:
     """One JSONL order; raises _Bad naming the field path."""
     if not isinstance(record, dict):
-        raise _Bad(None, "the line is JSON but not an object")
+        raise _not_an_object(record)
     order_id = _json_order_id(record.get("order_id"))
     buyer = record.get("buyer")
     if not isinstance(buyer, dict):
-        raise _Bad("buyer", "buyer must be an object with the buyer's name and address")
+        raise _Bad("buyer", "must be an object with the buyer's name and address")
     billing_raw = record.get("billing")
     if billing_raw is not None and not isinstance(billing_raw, dict):
-        raise _Bad("billing", "billing must be an object")
+        raise _Bad("billing", "must be an object")
     items_raw = record.get("items")
     if not isinstance(items_raw, list) or not items_raw:
-        raise _Bad("items", "items must be a non-empty list")
+        raise _Bad("items", "must be a non-empty list")
     items = []
     for n, item in enumerate(items_raw):
         if not isinstance(item, dict):
-            raise _Bad(f"items[{n}]", f"items[{n}] must be an object")
+            raise _Bad(f"items[{n}]", "must be an object")
         quantity = item.get("quantity")
         if not isinstance(quantity, int) or isinstance(quantity, bool):
             raise _Bad(f"items[{n}].quantity",
-                       f"quantity must be a JSON whole number >= 1, got {str(quantity)[:20]!r}")
+                       f"must be a JSON whole number \u2265 1 (got {got(quantity)})")
         items.append(parse_item(item.get("marketplace"), item.get("product_id"), item.get("quantity"),
                                 f"items[{n}]."))
     token = record.get("payment_token")
     if token is not None and not isinstance(token, str):
-        raise _Bad("payment_token", "payment_token must be text")
+        raise _Bad("payment_token", "must be text")
     if token is not None and len(token) > MAX_FIELD:
-        raise _Bad("payment_token", f"payment_token is longer than {MAX_FIELD} characters")
+        raise _Bad("payment_token", f"longer than {MAX_FIELD} characters")
     return Order(
         order_id=order_id, buyer=parse_address(buyer, BUYER_REQUIRED, "buyer."),
         billing=parse_address(billing_raw, BILLING_REQUIRED, "billing.") if billing_raw else None,
@@ -450,7 +506,8 @@ def iter_jsonl(path: Path) -> Iterator[Order | InvalidOrder]:
             line += 1
             if raw is _OVERLONG:
                 yield InvalidOrder(order_id=None, file=str(path), line=line, field=None,
-                                   message=f"the line is longer than {MAX_LINE_BYTES} bytes")
+                                   message=f"the line is longer than {MAX_LINE_BYTES} bytes",
+                                   lines=(line,))
                 continue
             if line == 1:
                 raw = raw.removeprefix(codecs.BOM_UTF8)
@@ -460,42 +517,97 @@ def iter_jsonl(path: Path) -> Iterator[Order | InvalidOrder]:
                 record = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 yield InvalidOrder(order_id=None, file=str(path), line=line, field=None,
-                                   message="the line is not valid JSON (or not UTF-8)")
+                                   message="the line is not valid JSON (or not UTF-8)",
+                                   lines=(line,))
                 continue
             try:
                 order = parse_record(record)
             except _Bad as bad:
                 yield InvalidOrder(order_id=_shown_order_id(record), file=str(path), line=line,
-                                   field=bad.field, message=bad.message)
+                                   field=bad.field, message=bad.message, lines=(line,))
                 continue
             if not seen.add(order.order_id):
                 yield InvalidOrder(order_id=order.order_id, file=str(path), line=line, field="order_id",
                                    message=f"DUPLICATE_ORDER_ID: order {order.order_id} appeared "
                                            "earlier in the file; this one was not sent.",
-                                   items=order.items)
+                                   items=order.items, lines=(line,))
                 continue
             yield Order(order_id=order.order_id, buyer=order.buyer, billing=order.billing,
-                        items=order.items, payment_token=order.payment_token, line=line)
+                        items=order.items, payment_token=order.payment_token, line=line,
+                        item_lines=(line,) * len(order.items))
 
 
-def _is_jsonl(path: Path) -> bool:
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        return True
-    if suffix == ".csv":
-        return False
+# --- raw input, for the retry file -----------------------------------------------------------
+
+
+def _open(path: Path) -> BinaryIO:
     try:
-        with path.open("rb") as handle:
-            head = handle.read(4096).lstrip(codecs.BOM_UTF8).lstrip()
+        return path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    return head.startswith(b"{")
+
+
+def iter_csv_cells(path: Path, delimiter: str) -> Iterator[tuple[int, list[str] | None]]:
+    """Every non-blank CSV record as written, cells unstripped, with the line it starts on; the
+    header first (its first cell keeps a byte-order mark, if any). None for a record that cannot
+    be copied whole: not UTF-8, too long, not CSV, or not as many fields as the header."""
+    csv.field_size_limit(MAX_LINE_BYTES)
+    with _open(path) as handle:
+        lines = _LineCounter(handle)
+        reader = csv.reader(lines, delimiter=delimiter)
+        width: int | None = None
+        while True:
+            start = lines.line + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                yield start, None
+                continue
+            span = range(start, lines.line + 1)
+            spoilt = any(n in lines.overlong or n in lines.undecodable for n in span)
+            if not spoilt and not any(cell.strip() for cell in row):
+                continue
+            width = len(row) if width is None else width
+            yield start, None if spoilt or len(row) != width else row
+
+
+def iter_jsonl_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
+    """Every line of a JSONL file as bytes (a leading byte-order mark removed) with its number;
+    None for a line longer than MAX_LINE_BYTES, which is skipped unread."""
+    with _open(path) as handle:
+        line = 0
+        while (raw := _read_line(handle)) is not None:
+            line += 1
+            if raw is _OVERLONG:
+                yield line, None
+                continue
+            yield line, raw.removeprefix(codecs.BOM_UTF8) if line == 1 else raw
 
 
 def iter_orders(path: Path) -> Iterator[Order | InvalidOrder]:
+    """Orders (or INVALID records) from the CSV or JSONL file at `path`, streamed.
+
+    Raises:
+        InputError: no such file, unreadable, a JSON array, or (CSV) an unusable header.
+    """
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    return iter_jsonl(path) if _is_jsonl(path) else iter_csv(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    refuse_json_array(path, head)
+    return iter_jsonl(path) if is_jsonl(path, head) else iter_csv(path)
+
+
+def file_format(path: Path) -> InputFormat:
+    """How the orders file is written (CSV and its delimiter, or JSONL), for validate and retry."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    return input_format(path, KNOWN_COLUMNS)
 
 
 def summarize(path: Path) -> FileSummary:

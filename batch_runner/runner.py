@@ -37,7 +37,7 @@ from batch_runner.core.rollup import order_status
 from batch_runner.core.stop import StopKind, StopReason
 from batch_runner.journal import CartState, Journal, OrderState, cut_torn_tail
 from batch_runner.limits import TierLimits
-from batch_runner.load import iter_orders
+from batch_runner.load import describe, iter_orders
 from batch_runner.progress import Progress
 from batch_runner.schema_check import SchemaCheck
 
@@ -230,6 +230,7 @@ class Runner:
         return LedgerRecord(
             order_id=order.order_id, status=order_status(r.outcome for r in items), items=items,
             carts=tuple(carts), started_at=iso(started_ts), finished_at=iso(time.time()),
+            lines=order.item_lines,
         )
 
     def _check_stop(self) -> None:
@@ -305,7 +306,7 @@ def _exhausted(order: Order, outcome: CartOutcome) -> dict[int, ItemResult]:
 def _invalid_record(entry: InvalidOrder) -> LedgerRecord:
     items = tuple(
         ItemResult(marketplace=i.marketplace, product_id=i.product_id, quantity=i.quantity,
-                   outcome=ItemOutcome.INVALID, reason_code="INVALID", reason=entry.message)
+                   outcome=ItemOutcome.INVALID, reason_code="INVALID", reason=describe(entry))
         for i in entry.items
     )
     now = iso(time.time())
@@ -314,4 +315,5 @@ def _invalid_record(entry: InvalidOrder) -> LedgerRecord:
         started_at=now, finished_at=now,
         invalid=InvalidInfo(file=entry.file, line=entry.line, field=entry.field,
                             message=entry.message),
+        lines=entry.lines,
     )

@@ -23,7 +23,7 @@ def test_validate_counts_orders_items_and_estimates_the_night(tmp_path: Path, ca
     code = cli.main(["validate", str(path), "--strict-rps", "1"])
     out = capsys.readouterr().out
     assert code == 1
-    assert f"{path}:4: field quantity" in out
+    assert f'{path} line 4, quantity: must be a whole number \u2265 1 (got "x") (order B)' in out
     assert "1 valid orders, 2 line items, 1 invalid orders" in out
     assert "0m02s" in out
 

@@ -27,7 +27,7 @@ def validate(path: Path) -> subprocess.CompletedProcess[str]:
     ("binary.csv", bytes(range(256)) * 40, 2, "required columns missing"),
     ("latin1-header.csv", HEADER.replace(b"city", b"cit\xe9") + b"\n" + ROW + b"\n", 2, "not UTF-8"),
     ("header-only.csv", b"\xef\xbb\xbf" + HEADER + b"\r\n", 0, "0 valid orders, 0 line items, 0 invalid orders"),
-    ("binary.jsonl", b"\x00\xff\xfe{\n" + bytes(range(256)), 1, "binary.jsonl:1: the line is not valid JSON"),
+    ("binary.jsonl", b"\x00\xff\xfe{\n" + bytes(range(256)), 1, "binary.jsonl line 1: the line is not valid JSON"),
     ("empty.jsonl", b"", 0, "0 valid orders"),
 ])
 def test_validate_on_odd_files_exits_per_spec_without_traceback(
@@ -56,6 +56,7 @@ def test_validate_lists_bad_orders_with_file_and_line_and_counts_the_rest(tmp_pa
     result = validate(path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert f"{path}:2: the line is not valid UTF-8" in result.stdout
-    assert f"{path}:4: field city city is longer than 10000 characters (order C)" in result.stdout
+    assert f"{path}: CSV, comma-separated (,)" in result.stdout
+    assert f"{path} line 2: the line is not valid UTF-8" in result.stdout
+    assert f"{path} line 4, city: longer than 10000 characters (order C)" in result.stdout
     assert "1 valid orders, 1 line items, 2 invalid orders" in result.stdout

@@ -152,12 +152,15 @@ def test_ledger_csv_neutralises_formulas_in_every_user_text_column(tmp_path: Pat
     rows = csv_rows(tmp_path, record, broken)
     cells = [v for row in rows for v in row.values() if v]
     assert all(not v.startswith(FORMULA_STARTS) for v in cells)
-    assert sum(v == "'" + evil for v in cells) == 5 + 5  # the invalid message is also its reason
+    # order, product, reason code, reason, cart; order, invalid file and field. The message is
+    # in the reason alone, after the file's name and the line ("evil.example\")" line 2, ...").
+    assert sum(v == "'" + evil for v in cells) == 5 + 3
+    assert "invalid_message" not in rows[0]
 
 
 def test_ledger_csv_has_a_row_per_item_and_one_for_an_itemless_invalid_order(tmp_path: Path) -> None:
     """Two items give two rows; an INVALID order with no items still gets its row."""
-    two = LedgerRecord(order_id="A-1", status=OrderStatus.PARTIAL, items=(
+    two = LedgerRecord(order_id="A-1", status=OrderStatus.PARTIAL, lines=(2, 3), items=(
         ItemResult(marketplace=Marketplace.AMAZON, product_id="B1", quantity=1,
                    outcome=ItemOutcome.PLACED, cart_id="c", rye_order_id="r"),
         ItemResult(marketplace=Marketplace.SHOPIFY, product_id="45", quantity=3,
@@ -171,7 +174,21 @@ def test_ledger_csv_has_a_row_per_item_and_one_for_an_itemless_invalid_order(tmp
     assert rows[2]["order_status"] == "INVALID"
     assert (rows[2]["invalid_file"], rows[2]["invalid_line"], rows[2]["invalid_field"]) == (
         "orders.csv", "7", "quantity")
-    assert rows[2]["reason"] == "must be >= 1"
+    assert rows[2]["reason"] == "orders.csv line 7, quantity: must be >= 1"
+    assert [r["input_line"] for r in rows] == ["2", "3", "7"]
+
+
+def test_ledger_csv_rows_follow_the_input_not_the_completion_order(tmp_path: Path) -> None:
+    """Orders finished C, A, INVALID, B come out in input-line order; a record from an older
+    ledger that does not know its lines comes last; the ledger's own order is untouched."""
+    from dataclasses import replace
+
+    old = placed("OLD")
+    c, a, b = (replace(placed(n), lines=(line,)) for n, line in (("C", 9), ("A", 2), ("B", 5)))
+    rows = csv_rows(tmp_path, c, old, a, invalid("BAD"), b)
+    assert [r["order_id"] for r in rows] == ["A", "B", "BAD", "C", "OLD"]
+    assert [r["input_line"] for r in rows] == ["2", "5", "7", "9", ""]
+    assert [r.order_id for r in read_ledger(tmp_path / "ledger.jsonl")] == ["C", "OLD", "A", "BAD", "B"]
 
 
 def test_ledger_csv_is_utf8_with_bom_and_crlf_and_keeps_accents(tmp_path: Path) -> None:

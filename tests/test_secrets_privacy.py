@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import os
 import signal
+import stat
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -68,9 +69,13 @@ class Outputs:
         self.blobs[f"{name}: stderr"] = result.stderr
 
     def add_files(self, root: Path, inputs: Iterable[Path]) -> None:
+        """Every file under root but the inputs and the retry files, which hold the input's rows
+        by design: those must be readable by their owner alone."""
         skip = {p.resolve() for p in inputs}
         for path in sorted(root.rglob("*")):
-            if path.is_file() and path.resolve() not in skip:
+            if path.is_file() and path.name in ("retry.csv", "retry.jsonl"):
+                assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+            elif path.is_file() and path.resolve() not in skip:
                 self.blobs[str(path.relative_to(root))] = path.read_bytes()
 
     def holding(self, needles: Iterable[bytes | str]) -> list[str]:
@@ -272,8 +277,8 @@ def test_invalid_messages_name_file_line_and_field_without_buyer_values(
     out = capsys.readouterr().out
     for line, field_name in [(2, "buyer.city"), (3, "buyer.email"), (4, "billing.postal_code"),
                              (5, "buyer.address1"), (7, "order_id")]:
-        assert f"{path}:{line}: field {field_name}" in out
-    assert f"{path}:6:" in out
+        assert f"{path} line {line}, {field_name}: " in out
+    assert f"{path} line 6: " in out
     assert [p for p in PRIVATE if p in out] == []
 
 

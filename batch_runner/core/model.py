@@ -64,6 +64,8 @@ class Order:
     billing: Address | None = None
     payment_token: str | None = None
     line: int  #: 1-based line in the input file where the order starts
+    #: The input line of each item, in item order (CSV: its row's first line; JSONL: the order's)
+    item_lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +78,7 @@ class InvalidOrder:
     field: str | None  #: the offending field, None when the whole record is unusable
     message: str
     items: tuple[LineItem, ...] = ()  #: whatever items could be read, for the ledger
+    lines: tuple[int, ...] = ()  #: the first line of every input row (or JSONL line) it spans
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,3 +122,7 @@ class LedgerRecord:
     started_at: str | None = None  #: ISO 8601 UTC
     finished_at: str | None = None  #: ISO 8601 UTC
     invalid: InvalidInfo | None = None
+    #: Where the order is in the input (line numbers only, never its content), so the retry file
+    #: can read its rows back: for an order that was sent, one line per item in item order; for
+    #: an INVALID one, the first line of each of its rows. Empty in ledgers written before it.
+    lines: tuple[int, ...] = ()
