@@ -22,6 +22,7 @@ import yarl
 
 from batch_runner import queries
 from batch_runner.core.model import Address, LineItem, Marketplace
+from batch_runner.core.money import CartCost, is_currency
 from batch_runner.core.snapshot import CheckoutView, EventView, RyeOrderView
 from batch_runner.errors import AuthRefused, CertificateRefused, ConfigError
 from batch_runner.limits import TierLimits
@@ -44,6 +45,7 @@ class CartCreated:
     cart_id: str
     lines: tuple[LineItem, ...]  #: what the cart holds, across its stores
     errors: tuple[ApiError, ...] = ()
+    cost: CartCost | None = None  #: Cart.cost; None when absent or unreadable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,6 +91,7 @@ class OutcomeUnknown:
 CreateResult: TypeAlias = CartCreated | Refused | NotSent | OutcomeUnknown
 SubmitResult: TypeAlias = SubmitAnswer | Refused | NotSent | OutcomeUnknown
 PollResult: TypeAlias = CheckoutView | Refused | NotSent | OutcomeUnknown
+CostResult: TypeAlias = CartCost | Refused | NotSent | OutcomeUnknown | None
 BeforeSend: TypeAlias = Callable[[], None] | None
 
 
@@ -227,7 +230,8 @@ class RyeClient:
         try:
             cart = data["cart"]
             lines = tuple(line for store in cart["stores"] for line in _store_lines(store))
-            return CartCreated(cart_id=str(cart["id"]), lines=lines, errors=_errors(data))
+            return CartCreated(cart_id=str(cart["id"]), lines=lines, errors=_errors(data),
+                               cost=_cost(cart.get("cost")))
         except (KeyError, TypeError, ValueError) as exc:
             return OutcomeUnknown(reason=f"unexpected createCart answer ({exc!r})")
 
@@ -258,6 +262,15 @@ class RyeClient:
             errors=_errors(data),
             retryable=retryable if isinstance(retryable, bool) else None,
         )
+
+    async def cart_cost(self, cart_id: str) -> CostResult:
+        """getCart (Default tier, read-only): the cart's cost, None when Rye gives none."""
+        answer = await self._answer("getCart", queries.GET_CART, {"id": cart_id},
+                                    unknown_on_5xx=False)
+        if not isinstance(answer, tuple):
+            return answer
+        _, data = answer
+        return _cost((data.get("cart") or {}).get("cost"))
 
     async def checkout(self, cart_id: str) -> PollResult:
         answer = await self._answer(
@@ -386,6 +399,38 @@ def _data(reply: _Reply, field: str) -> dict[str, Any] | Refused | None:
         code = (first.get("extensions") or {}).get("code") or "GRAPHQL_ERROR"
         return Refused(code=str(code), message=str(first.get("message", ""))[:500])
     return None
+
+
+def _cost(raw: object) -> CartCost | None:
+    """Cart.cost as a CartCost; None when absent or not readable as one (never a guess).
+
+    A total whose currency differs from another amount's, a value that is not an integer, or a
+    currency that is not an ISO code makes the whole cost unreadable.
+    """
+    if not isinstance(raw, dict):
+        return None
+    amounts: dict[str, int | None] = {}
+    currencies = set()
+    for name in ("total", "subtotal", "shipping", "tax"):
+        price = raw.get(name)
+        if price is None:
+            amounts[name] = None
+            continue
+        if not isinstance(price, dict):
+            return None
+        value, currency = price.get("value"), price.get("currency")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return None
+        if not isinstance(currency, str) or not is_currency(currency):
+            return None
+        amounts[name] = value
+        currencies.add(currency)
+    if len(currencies) != 1:
+        return None
+    estimated = raw.get("isEstimated")
+    return CartCost(currency=currencies.pop(), total=amounts["total"],
+                    subtotal=amounts["subtotal"], shipping=amounts["shipping"],
+                    tax=amounts["tax"], estimated=estimated is not False)
 
 
 def _errors(data: Mapping[str, Any]) -> tuple[ApiError, ...]:
