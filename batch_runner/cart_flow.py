@@ -21,11 +21,15 @@ from batch_runner.client import (
     SubmitAnswer,
 )
 from batch_runner.core.backoff import delay
+from batch_runner.core.budget import Verdict as SpendVerdict
+from batch_runner.core.budget import nothing_charged
 from batch_runner.core.classify import Policy, Verdict, classify
 from batch_runner.core.model import ItemOutcome, ItemResult, LineItem, Order
+from batch_runner.core.money import CartCost
 from batch_runner.core.snapshot import RyeOrderView
 from batch_runner.core.submission import ItemKey, StoreAnswer, StoreFate, judge_submission
-from batch_runner.journal import CartState, Journal
+from batch_runner.journal import CartState, Journal, cost_record
+from batch_runner.spend import SpendGuard, wait_cart_priced
 
 #: Consecutive failed polls (API away) tolerated before each backoff grows to its cap.
 POLL_BACKOFF_CAP_S = 60.0
@@ -52,6 +56,7 @@ class CartOutcome:
     submitted: bool
     results: dict[int, ItemResult] = field(default_factory=dict)
     replace: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    cost: CartCost | None = None  #: the price journaled before its first submission
 
 
 def key_of(item: LineItem) -> ItemKey:
@@ -72,6 +77,7 @@ class CartFlow:
         sleep: Callable[[float], Awaitable[None]],
         rng: random.Random,
         on_strict_call: Callable[[], None],
+        guard: SpendGuard,
     ) -> None:
         self.order = order
         self.state = state
@@ -81,6 +87,8 @@ class CartFlow:
         self.sleep = sleep
         self.rng = rng
         self.on_strict_call = on_strict_call
+        self.guard = guard
+        self._first_cost: CartCost | None = None  #: createCart's answer, in this process only
         self.outcome = CartOutcome(cart_id=state.cart_id, generation=state.generation,
                                    submitted=state.submits > 0)
         self._pending: set[int] = set()
@@ -127,10 +135,27 @@ class CartFlow:
         if self._pending and self.state.cart_id is not None:
             if self.state.fate in (None, "poll") and self.state.submits:
                 await self._poll()  # journaled submit with an unknown or accepted outcome
-            elif self.state.fate != "final":
+            elif self.state.fate != "final" and await self._priced_within_limits():
                 await self._submit_then_poll()
         self._finish()
         return self.outcome
+
+    async def _priced_within_limits(self) -> bool:
+        """Price the cart (journaled before any submit) and apply the per-cart spend guards."""
+        if self.state.submits:
+            return True  # priced and admitted before its first submission
+        cart_id = self.state.cart_id
+        assert cart_id is not None
+        if not self.state.priced:
+            cost = await wait_cart_priced(self.client, cart_id, self._first_cost, sleep=self.sleep,
+                                          interval_s=self.settings.poll_interval_s)
+            self._rec("priced", cart=cart_id, cost=cost_record(cost))
+        self.outcome.cost = self.state.cost
+        decision = self.guard.check_cart(self.state.cost)
+        if decision.verdict is SpendVerdict.SUBMIT:
+            return True
+        self._decide_all_pending(ItemOutcome.NEEDS_REVIEW, decision.verdict.value, decision.reason)
+        return False
 
     async def _create(self) -> None:
         items = tuple(self.order.items[i] for i in self.state.indices)
@@ -165,6 +190,7 @@ class CartFlow:
             failed.append([idx, code, message])
         self._rec("created", cart=result.cart_id, failed=failed)
         self.outcome.cart_id = result.cart_id
+        self._first_cost = result.cost
 
     async def _submit_then_poll(self) -> None:
         retries = unsent = 0
@@ -217,7 +243,11 @@ class CartFlow:
             # After the rate limiter, right before sending: the never-started and stuck clocks
             # start at the request, not at the wait for a token.
             self.on_strict_call()  # raises if the run is stopping: nothing journaled, nothing sent
-            self._rec("submit", cart=cart_id, ts=time.time())
+            # Raises BudgetReached (nothing journaled, nothing sent) when this cart would pass
+            # the budget; else the reservation rides on the fsynced submit intent.
+            reserve = self.guard.admit(cart_id, self.state.cost)
+            extra = {"reserve": reserve} if reserve else {}
+            self._rec("submit", cart=cart_id, ts=time.time(), **extra)
             self.outcome.submitted = True
 
         billing = self.order.billing or self.order.buyer
@@ -335,8 +365,13 @@ class CartFlow:
             for i, r in sorted(self.outcome.results.items())
         ]
         replace = [[i, code, reason] for i, (code, reason) in sorted(self.outcome.replace.items())]
-        self._rec("cart_done", cart=self.state.cart_id, results=results, replace=replace,
-                  submitted=self.outcome.submitted, ts=time.time())
+        cart_id = self.state.cart_id
+        release = (cart_id is not None and self.guard.book.holds(cart_id)
+                   and nothing_charged(r.outcome for r in self.outcome.results.values()))
+        self.outcome.cost = self.state.cost
+        self._rec("cart_done", cart=cart_id, results=results, replace=replace,
+                  submitted=self.outcome.submitted, ts=time.time(),
+                  **({"release": True} if release else {}))
 
     def _from_done(self, done: dict[str, object]) -> CartOutcome:
         for i, outcome, code, reason, rye_id, url in done["results"]:  # type: ignore[attr-defined]
@@ -345,4 +380,5 @@ class CartFlow:
         for i, code, reason in done["replace"]:  # type: ignore[attr-defined]
             self.outcome.replace[i] = (code, reason)
         self.outcome.submitted = bool(done.get("submitted"))
+        self.outcome.cost = self.state.cost
         return self.outcome

@@ -47,6 +47,7 @@ _RUN_FLAGS = {
     "deadline": ("--deadline", str, "HH:MM or ISO time; warn at start if the run cannot finish by then"),
     "log_format": ("--log-format", str, "text or json (one JSON object per line on stderr)"),
     "progress": ("--progress", str, "auto, bar, log or none"),
+    "max_order_total": ("--max-order-total", str, "AMOUNT: a cart whose total exceeds it is not submitted (NEEDS_REVIEW)"),
 }
 
 
@@ -65,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     for name, (flag, kind, text) in _RUN_FLAGS.items():
         run.add_argument(flag, dest=name, type=kind, help=text)
     run.add_argument("--quiet", action="store_true", default=None, help="no progress output")
+    run.add_argument("--budget", nargs=2, metavar=("AMOUNT", "CURRENCY"), default=None,
+                     help="the night's spend limit, e.g. 500.00 USD; exit 3 when reached")
 
     demo = sub.add_parser("demo", help="run sample_orders.csv against the built-in simulator")
     demo.add_argument("--out", type=Path, help="output directory (default: demo-out/<time>)")
@@ -136,7 +139,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     match args.command:
         case "run":
             overrides = {name: getattr(args, name) for name in _RUN_FLAGS}
-            overrides.update(input=args.input, out=args.out, quiet=args.quiet)
+            overrides.update(input=args.input, out=args.out, quiet=args.quiet, budget=args.budget)
             settings = load_settings(job_file=args.job, overrides=overrides, env=os.environ)
             return anyio.run(run_job, settings)
         case "demo":
@@ -307,6 +310,8 @@ def _print_summary(result: RunResult, md: Path, html: Path) -> None:
     )
     state = "interrupted (rerun the same command to resume)" if result.interrupted else "finished"
     _out(f"\nRun {state}: {total} orders in the ledger: {parts or 'none'}")
+    if result.stop_reason is not None:
+        _out(f"  stopped: {result.stop_reason.message}")
     _out(f"  ledger: {result.out_dir / 'ledger.jsonl'} and ledger.csv")
     _out(f"  report: {md}")
     _out(f"          {html}")

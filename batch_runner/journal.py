@@ -10,10 +10,17 @@ Records (one JSON object per line, key "t" names the kind):
     create     o, g, idx, ts                          before createCart
     created    o, g, cart, failed=[[idx, code, msg]]  after it
     create_lost o, g, why                             nothing usable came back; creating again is safe
-    submit     o, g, cart, ts                         before submitCart
+    priced     o, g, cart, cost                       the cart's price (cost: cur, total, sub, ship,
+                                                      tax, est; or null), before its first submit
+    submit     o, g, cart, ts[, reserve]              before submitCart; the first submit of a
+                                                      priced cart carries reserve = [amount, cur]:
+                                                      the spend it commits (core/budget.py), so
+                                                      reservation and intent are one fsynced line
     submitted  o, g, cart, fate, decided              after it: fate "poll" | "resend" | "final";
                                                       decided = items settled by the answer
-    cart_done  o, g, cart, results, replace, ts       the cart's items are decided
+    cart_done  o, g, cart, results, replace, ts[, release]  the cart's items are decided;
+                                                      release: nothing of it was charged, its
+                                                      reservation is given back
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from typing import Any, Self
 
 import orjson
 
+from batch_runner.core.budget import Book
+from batch_runner.core.money import CartCost
 from batch_runner.errors import JournalError
 
 JOURNAL_NAME = "journal.jsonl"
@@ -59,12 +68,38 @@ class CartState:
     fate: str | None = None  #: of the latest submitCart: None (intent only), poll, resend, final
     decided: list[tuple[int, str, str | None, str | None]] = field(default_factory=list)
     done: dict[str, Any] | None = None  #: the cart_done record
+    priced: bool = False  #: a priced record exists (its cost may still be None: unknown)
+    cost: CartCost | None = None
 
 
 @dataclass(slots=True)
 class OrderState:
     carts: dict[int, CartState] = field(default_factory=dict)
     started_ts: float | None = None
+
+
+def cost_record(cost: CartCost | None) -> dict[str, Any] | None:
+    if cost is None:
+        return None
+    return {"cur": cost.currency, "total": cost.total, "sub": cost.subtotal,
+            "ship": cost.shipping, "tax": cost.tax, "est": cost.estimated}
+
+
+def _cost_of(raw: Any) -> CartCost | None:
+    if raw is None:
+        return None
+    return CartCost(currency=str(raw["cur"]), total=raw["total"], subtotal=raw.get("sub"),
+                    shipping=raw.get("ship"), tax=raw.get("tax"), estimated=bool(raw["est"]))
+
+
+def _apply_money(book: Book, rec: dict[str, Any]) -> None:
+    """Reservations: taken with a submit intent, given back with a cart_done that says so."""
+    kind = rec["t"]
+    if kind == "submit" and rec.get("reserve"):
+        amount, currency = rec["reserve"]
+        book.reserve(str(rec["cart"]), int(amount), str(currency))
+    elif kind == "cart_done" and rec.get("release") and rec.get("cart"):
+        book.release(str(rec["cart"]))
 
 
 def _apply(states: dict[str, OrderState], rec: dict[str, Any]) -> None:
@@ -93,6 +128,9 @@ def _apply(states: dict[str, OrderState], rec: dict[str, Any]) -> None:
         cart.decided.extend((int(i), str(o), c, r) for i, o, c, r in rec.get("decided", ()))
     elif kind == "cart_done":
         cart.done = rec
+    elif kind == "priced":
+        cart.priced = True
+        cart.cost = _cost_of(rec["cost"])
     else:
         raise ValueError(f"unknown record kind {kind!r}")
 
@@ -101,10 +139,12 @@ class Journal:
     """Append-only; intents fsynced as written, the rest with the next intent or on close.
     Open with `Journal.open(out_dir, input_path)`."""
 
-    def __init__(self, path: Path, handle: Any, states: dict[str, OrderState]) -> None:
+    def __init__(self, path: Path, handle: Any, states: dict[str, OrderState],
+                 book: Book | None = None) -> None:
         self.path = path
         self._handle = handle
         self.states = states
+        self.book = book or Book()  #: spend reservations of every run into this --out
         self.appended = 0
 
     def __repr__(self) -> str:
@@ -117,9 +157,9 @@ class Journal:
         path = out_dir / JOURNAL_NAME
         digest = file_sha256(input_path)
         if path.exists():
-            states = _replay(path, input_path, digest)
+            states, book = _replay(path, input_path, digest)
             handle = path.open("ab")
-            return cls(path, handle, states)
+            return cls(path, handle, states, book)
         if check_siblings:
             _refuse_second_placement(out_dir, input_path, digest)
         handle = path.open("ab")
@@ -139,6 +179,7 @@ class Journal:
         self.appended += 1
         if record["t"] != "header":
             _apply(self.states, record)
+            _apply_money(self.book, record)
 
     def close(self) -> None:
         """Sync what no later intent will: the answers and decisions since the last one."""
@@ -174,9 +215,10 @@ def cut_torn_tail(path: Path) -> int:
             back = min(size, back * 2)
 
 
-def _replay(path: Path, input_path: Path, digest: str) -> dict[str, OrderState]:
+def _replay(path: Path, input_path: Path, digest: str) -> tuple[dict[str, OrderState], Book]:
     cut_torn_tail(path)
     states: dict[str, OrderState] = {}
+    book = Book()
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
@@ -185,6 +227,7 @@ def _replay(path: Path, input_path: Path, digest: str) -> dict[str, OrderState]:
                     _check_header(record, path, input_path, digest)
                 else:
                     _apply(states, record)
+                    _apply_money(book, record)
             except JournalError:
                 raise
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -193,7 +236,7 @@ def _replay(path: Path, input_path: Path, digest: str) -> dict[str, OrderState]:
                     "nothing was sent. Move it aside only if you know which carts it names, or "
                     "run into a new --out."
                 ) from None
-    return states
+    return states, book
 
 
 def _refuse_second_placement(out_dir: Path, input_path: Path, digest: str) -> None:
