@@ -27,6 +27,8 @@ from batch_runner.core.model import (
     Marketplace,
     OrderStatus,
 )
+from batch_runner.core.money import plain
+from batch_runner.core.spending import order_totals
 from batch_runner.errors import JournalError
 
 LEDGER_NAME = "ledger.jsonl"
@@ -38,6 +40,7 @@ CSV_COLUMNS = (
     "order_id", "order_status", "marketplace", "product_id", "quantity", "outcome",
     "reason_code", "reason", "cart_id", "rye_order_id", "redirect_url", "started_at",
     "finished_at", "invalid_file", "invalid_line", "invalid_field", "invalid_message",
+    "cart_total", "currency", "order_total",
 )
 
 
@@ -60,6 +63,12 @@ class RunStats:
     stop_reason: str | None = None  #: that stop in one sentence
     strict_shared: bool | None = None  #: learned: createCart and submitCart share one bucket
     strict_by_operation: dict[str, int] = field(default_factory=dict)  #: Strict requests per operation
+    #: Money, in minor units per currency: what the journal holds as committed (carts submitted
+    #: and not given back), and the limits of the last run (core/budget.py).
+    committed: dict[str, int] = field(default_factory=dict)
+    budget: int | None = None
+    budget_currency: str | None = None
+    max_order_total: str | None = None
 
 
 class LedgerWriter:
@@ -160,9 +169,23 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def _money_cells(record: LedgerRecord) -> tuple[dict[str | None, list[str | None]], str | None]:
+    """Per cart id: [cart_total, currency]; and the order's submitted total when in one currency."""
+    carts: dict[str | None, list[str | None]] = {
+        c.cart_id: [plain(c.total, c.currency), c.currency]
+        for c in record.carts if c.total is not None and c.currency is not None
+    }
+    totals = order_totals(record)
+    if len(totals) != 1:
+        return carts, None  # nothing submitted with a price, or several currencies
+    [(currency, total)] = totals.items()
+    return carts, plain(total, currency)
+
+
 def csv_rows(record: LedgerRecord) -> Iterator[list[str]]:
     """One row per line item; an order without items (INVALID before any item was read) gets one."""
     inv = record.invalid
+    carts, order_total = _money_cells(record)
     tail = [inv.file, inv.line, inv.field, inv.message] if inv else [None] * 4
     head = [record.order_id, record.status.value]
     times = [record.started_at, record.finished_at]
@@ -170,11 +193,12 @@ def csv_rows(record: LedgerRecord) -> Iterator[list[str]]:
         reason = inv.message if inv else None
         outcome = ItemOutcome.INVALID if record.status is OrderStatus.INVALID else None
         yield [safe_cell(v) for v in [*head, None, None, None, outcome, outcome, reason,
-                                      None, None, None, *times, *tail]]
+                                      None, None, None, *times, *tail, None, None, None]]
     for i in record.items:
         yield [safe_cell(v) for v in [
             *head, i.marketplace.value, i.product_id, i.quantity, i.outcome.value, i.reason_code,
             i.reason, i.cart_id, i.rye_order_id, i.redirect_url, *times, *tail,
+            *carts.get(i.cart_id, [None, None]), order_total,
         ]]
 
 

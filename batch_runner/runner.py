@@ -286,6 +286,9 @@ class Runner:
             strict_shared=stats.strict_shared,
             strict_by_operation=_add_counts(stats.strict_by_operation,
                                             previous.strict_by_operation if previous else {}),
+            committed=self.guard.book.totals(),  # the journal's book covers every run
+            budget=self.limits_spend.budget, budget_currency=self.limits_spend.currency,
+            max_order_total=self.settings.max_order_total,
         ))
 
 

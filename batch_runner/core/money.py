@@ -57,6 +57,12 @@ def fmt(minor: int, currency: str) -> str:
     return f"{value:,.{places}f} {currency}"
 
 
+def plain(minor: int, currency: str) -> str:
+    """1234567, "USD" -> "12345.67": for spreadsheets, no separators, no code."""
+    places = exponent(currency)
+    return f"{Decimal(minor).scaleb(-places):.{places}f}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CartCost:
     """What Rye says a cart costs (Cart.cost), every amount in `currency`'s minor unit."""

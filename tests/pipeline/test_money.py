@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import replace
 from pathlib import Path
 
@@ -54,6 +55,19 @@ async def test_budget_below_the_total_stops_with_exit_3_and_a_rerun_resumes(tmp_
         assert operations(sim, "createCart") == len(A)  # no cart created twice
     assert {r.status for r in ledger} == {OrderStatus.PLACED}
     assert sorted(c.total for r in ledger for c in r.carts) == sorted(totals)
+    out = tmp_path / "out"
+    report = (out / "report.md").read_text()
+    grand = f"{sum(totals) / 100:,.2f} USD"
+    assert f"**Budget: spent {grand} of {grand} (100 %)**" in report
+    assert "Most expensive orders" in report
+    with (out / "ledger.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(float(r["cart_total"]) for r in rows) == sorted(t / 100 for t in totals)
+    assert {r["currency"] for r in rows} == {"USD"}
+    assert all(r["order_total"] == r["cart_total"] for r in rows)
+    stats = orjson.loads((out / "run_stats.json").read_bytes())
+    assert stats["committed"] == {"USD": sum(totals)}
+    assert stats["budget"] == sum(totals)
 
 
 async def test_overpriced_item_is_never_submitted(tmp_path: Path) -> None:
