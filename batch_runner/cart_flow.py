@@ -37,6 +37,10 @@ POLL_BACKOFF_CAP_S = 60.0
 MAX_REFUSED_POLLS = 3
 #: Attempts to create one cart before its items are FAILED (nothing was placed).
 MAX_CREATE_ATTEMPTS = 12
+#: Rye keeps a cart 10 days; one never submitted and older than this (a margin before) is
+#: created again rather than submitted (a quote from last week, say).
+CART_EXPIRES_AFTER_S = 10 * 86400.0
+EXPIRY_MARGIN_S = 3600.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +92,7 @@ class CartFlow:
         self.rng = rng
         self.on_strict_call = on_strict_call
         self.guard = guard
+        self.clock: Callable[[], float] = time.time  #: wall clock (cart age); tests replace it
         self._first_cost: CartCost | None = None  #: createCart's answer, in this process only
         self.outcome = CartOutcome(cart_id=state.cart_id, generation=state.generation,
                                    submitted=state.submits > 0)
@@ -125,8 +130,7 @@ class CartFlow:
     async def run(self) -> CartOutcome:
         if self.state.done is not None:
             return self._from_done(self.state.done)
-        if self.state.cart_id is None:
-            await self._create()
+        await self.prepare()
         self._pending = {i for i in self.state.indices if i not in self.outcome.results}
         for idx, code, message in self.state.failed:
             self._decide(idx, ItemOutcome.FAILED, code=code, reason=message)
@@ -140,16 +144,32 @@ class CartFlow:
         self._finish()
         return self.outcome
 
+    async def prepare(self) -> None:
+        """Create the cart unless the journal has it (again if it expired unsubmitted) and price
+        it, journaling both; never submits. `run` goes on from here; `quote` stops here."""
+        if self.state.done is not None:
+            return
+        if self._expired():
+            self._rec("expired", cart=self.state.cart_id, ts=self.clock())
+            self.outcome.cart_id = None
+        if self.state.cart_id is None and not self.state.created:
+            await self._create()
+        if self.state.cart_id is not None and not self.state.submits and not self.state.priced:
+            cost = await wait_cart_priced(self.client, self.state.cart_id, self._first_cost,
+                                          sleep=self.sleep, interval_s=self.settings.poll_interval_s)
+            self._rec("priced", cart=self.state.cart_id, cost=cost_record(cost))
+
+    def _expired(self) -> bool:
+        """A cart never submitted that Rye will no longer (or soon not) accept: never submit it."""
+        made = self.state.created_ts
+        if self.state.cart_id is None or self.state.submits or made is None:
+            return False
+        return self.clock() - made >= CART_EXPIRES_AFTER_S - EXPIRY_MARGIN_S
+
     async def _priced_within_limits(self) -> bool:
         """Price the cart (journaled before any submit) and apply the per-cart spend guards."""
         if self.state.submits:
             return True  # priced and admitted before its first submission
-        cart_id = self.state.cart_id
-        assert cart_id is not None
-        if not self.state.priced:
-            cost = await wait_cart_priced(self.client, cart_id, self._first_cost, sleep=self.sleep,
-                                          interval_s=self.settings.poll_interval_s)
-            self._rec("priced", cart=cart_id, cost=cost_record(cost))
         self.outcome.cost = self.state.cost
         decision = self.guard.check_cart(self.state.cost)
         if decision.verdict is SpendVerdict.SUBMIT:
@@ -188,7 +208,7 @@ class CartFlow:
             code = error.code if error else "NOT_IN_CART"
             message = error.message if error else "the API left this item out of the cart"
             failed.append([idx, code, message])
-        self._rec("created", cart=result.cart_id, failed=failed)
+        self._rec("created", cart=result.cart_id, failed=failed, ts=self.clock())
         self.outcome.cart_id = result.cart_id
         self._first_cost = result.cost
 

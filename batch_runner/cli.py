@@ -88,6 +88,16 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("input", type=Path)
     validate.add_argument("--strict-rps", type=float, default=None)
 
+    quote = sub.add_parser("quote", help="create and price the carts of INPUT, never submit; "
+                                         "a later run into the same --out submits them")
+    quote.add_argument("input", nargs="?", type=Path, help="CSV or JSONL orders (or from --job)")
+    quote.add_argument("--out", type=Path, help="output directory: quote.csv, quote.md, journal")
+    quote.add_argument("--job", type=Path, help="job file (TOML); flags override its values")
+    for name in ("api_url", "strict_rps", "default_rps", "poll_interval_s", "max_in_flight",
+                 "max_order_total"):
+        flag, kind, text = _RUN_FLAGS[name]
+        quote.add_argument(flag, dest=name, type=kind, help=text)
+
     report = sub.add_parser("report", help="render report.md/report.html/ledger.csv again from DIR")
     report.add_argument("dir", type=Path)
     return parser
@@ -142,6 +152,15 @@ def _dispatch(args: argparse.Namespace) -> int:
             overrides.update(input=args.input, out=args.out, quiet=args.quiet, budget=args.budget)
             settings = load_settings(job_file=args.job, overrides=overrides, env=os.environ)
             return anyio.run(run_job, settings)
+        case "quote":
+            from batch_runner.quote import run_quote
+
+            names = ("api_url", "strict_rps", "default_rps", "poll_interval_s", "max_in_flight",
+                     "max_order_total")
+            overrides = {name: getattr(args, name) for name in names}
+            overrides.update(input=args.input, out=args.out)
+            settings = load_settings(job_file=args.job, overrides=overrides, env=os.environ)
+            return anyio.run(run_quote, settings)
         case "demo":
             return anyio.run(_demo, args.out, args.quiet)
         case "simulate":

@@ -8,8 +8,10 @@ another input file, is refused; the journal is never silently overwritten.
 Records (one JSON object per line, key "t" names the kind):
     header     v, input, sha256                      first line
     create     o, g, idx, ts                          before createCart
-    created    o, g, cart, failed=[[idx, code, msg]]  after it
+    created    o, g, cart, failed=[[idx, code, msg]], ts  after it (ts: when Rye made the cart)
     create_lost o, g, why                             nothing usable came back; creating again is safe
+    expired    o, g, cart, ts                         before createCart again for a cart never
+                                                      submitted and too old to submit (10 days)
     priced     o, g, cart, cost                       the cart's price (cost: cur, total, sub, ship,
                                                       tax, est; or null), before its first submit
     submit     o, g, cart, ts[, reserve]              before submitCart; the first submit of a
@@ -42,7 +44,7 @@ from batch_runner.errors import JournalError
 
 JOURNAL_NAME = "journal.jsonl"
 #: Records fsynced before append returns: the header, and each side effect before it is sent.
-INTENTS = frozenset({"header", "create", "submit"})
+INTENTS = frozenset({"header", "create", "submit", "expired"})
 LOCK_NAME = "lock"
 VERSION = 1
 
@@ -62,6 +64,8 @@ class CartState:
     generation: int
     indices: tuple[int, ...]
     cart_id: str | None = None
+    created: bool = False  #: a created record stands (a cart, or the items' creation failures)
+    created_ts: float | None = None  #: wall-clock time of that createCart answer
     failed: list[tuple[int, str, str]] = field(default_factory=list)
     submits: int = 0
     last_submit_ts: float | None = None
@@ -102,6 +106,32 @@ def _apply_money(book: Book, rec: dict[str, Any]) -> None:
         book.release(str(rec["cart"]))
 
 
+def _created(cart: CartState, rec: dict[str, Any]) -> None:
+    cart.cart_id = rec["cart"]
+    cart.failed = [(int(i), str(c), str(m)) for i, c, m in rec["failed"]]
+    cart.created = True
+    cart.created_ts = rec.get("ts")
+
+
+def _create_lost(cart: CartState, rec: dict[str, Any]) -> None:
+    cart.cart_id = None
+
+
+def _expired(cart: CartState, rec: dict[str, Any]) -> None:
+    """The cart is forgotten as if never created: the same generation creates a new one."""
+    cart.cart_id, cart.created, cart.created_ts = None, False, None
+    cart.failed, cart.priced, cart.cost = [], False, None
+
+
+def _priced(cart: CartState, rec: dict[str, Any]) -> None:
+    cart.priced = True
+    cart.cost = _cost_of(rec["cost"])
+
+
+_CREATION = {"created": _created, "create_lost": _create_lost, "expired": _expired,
+             "priced": _priced}
+
+
 def _apply(states: dict[str, OrderState], rec: dict[str, Any]) -> None:
     kind = rec["t"]
     order = states.setdefault(rec["o"], OrderState())
@@ -114,11 +144,8 @@ def _apply(states: dict[str, OrderState], rec: dict[str, Any]) -> None:
     cart = order.carts.get(gen)
     if cart is None:
         raise ValueError(f"{kind} record for generation {gen} before its create record")
-    if kind == "created":
-        cart.cart_id = rec["cart"]
-        cart.failed = [(int(i), str(c), str(m)) for i, c, m in rec["failed"]]
-    elif kind == "create_lost":
-        cart.cart_id = None
+    if kind in _CREATION:
+        _CREATION[kind](cart, rec)
     elif kind == "submit":
         cart.submits += 1
         cart.last_submit_ts = float(rec["ts"])
@@ -128,9 +155,6 @@ def _apply(states: dict[str, OrderState], rec: dict[str, Any]) -> None:
         cart.decided.extend((int(i), str(o), c, r) for i, o, c, r in rec.get("decided", ()))
     elif kind == "cart_done":
         cart.done = rec
-    elif kind == "priced":
-        cart.priced = True
-        cart.cost = _cost_of(rec["cost"])
     else:
         raise ValueError(f"unknown record kind {kind!r}")
 
