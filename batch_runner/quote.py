@@ -14,7 +14,8 @@ from __future__ import annotations
 import csv
 import os
 import random
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,20 +90,20 @@ async def run_quote(settings: Settings) -> int:
     with locked(out):
         journal = Journal.open(out, input_path)
         try:
-            quoted = await _quote_all(settings, journal, limits, out)
+            done = ledger_order_ids(out / LEDGER_NAME)
+            await _quote_all(settings, journal, limits, done)
         finally:
             journal.close()
-    _write_csv(out / QUOTE_CSV_NAME, quoted, limits)
-    (out / QUOTE_MD_NAME).write_text(render_quote(quoted, limits, input_path), encoding="utf-8")
-    unpriced = sum(1 for q in quoted if _problem(q))
-    _say(f"Quoted {len(quoted)} orders; {unpriced} with items not carted or not priced.")
+        sheet = _write_outputs(out, _quoted(input_path, journal, done), limits, input_path)
+    unpriced = len(sheet.problems)
+    _say(f"Quoted {sheet.orders} orders; {unpriced} with items not carted or not priced.")
     _say(f"  quote: {out / QUOTE_MD_NAME} and {QUOTE_CSV_NAME}")
     _say(f"  next:  batch-runner run {input_path} --out {out}  (submits these carts)")
     return 1 if unpriced or summary.invalid else 0
 
 
-async def _quote_all(settings: Settings, journal: Journal, limits: Limits, out: Path) -> list[Quoted]:
-    done = ledger_order_ids(out / LEDGER_NAME)
+async def _quote_all(settings: Settings, journal: Journal, limits: Limits, done: set[str]) -> None:
+    """Create and price the cart of every order not finished yet, `max_in_flight` at a time."""
     tier = TierLimits(strict_rps=settings.strict_rps, default_rps=settings.default_rps)
     client = RyeClient(url=settings.api_url, api_key=settings.api_key, shopper_ip=None,
                        limits=tier, connect_timeout_s=settings.connect_timeout_s,
@@ -115,12 +116,11 @@ async def _quote_all(settings: Settings, journal: Journal, limits: Limits, out: 
         backoff_base_s=min(1.0, settings.poll_interval_s),
     )
     guard = SpendGuard(limits, journal.book)
-    orders = [o for o in iter_orders(settings.input or Path()) if isinstance(o, Order)]
     slots = anyio.Semaphore(settings.max_in_flight)
     rng = random.Random()
 
     async def quote_one(order: Order) -> None:
-        async with slots:
+        try:
             state = journal.states.setdefault(order.order_id, OrderState())
             if 0 not in state.carts:
                 journal.append({"t": "create", "o": order.order_id, "g": 0,
@@ -129,13 +129,21 @@ async def _quote_all(settings: Settings, journal: Journal, limits: Limits, out: 
                             journal=journal, settings=flow_settings, sleep=anyio.sleep, rng=rng,
                             on_strict_call=lambda: None, guard=guard)
             await flow.prepare()
+        finally:
+            slots.release()
 
     async with client, anyio.create_task_group() as tg:
-        for order in orders:
-            if order.order_id not in done:
+        for order in iter_orders(settings.input or Path()):  # streamed, as the run does
+            if isinstance(order, Order) and order.order_id not in done:
+                await slots.acquire()
                 tg.start_soon(quote_one, order)
-    return [Quoted(order=o, cart=_latest(journal.states.get(o.order_id)))
-            for o in orders if o.order_id not in done]
+
+
+def _quoted(input_path: Path, journal: Journal, done: set[str]) -> Iterator[Quoted]:
+    """The quote of each order, in input order, read back from the journal."""
+    for order in iter_orders(input_path):
+        if isinstance(order, Order) and order.order_id not in done:
+            yield Quoted(order=order, cart=_latest(journal.states.get(order.order_id)))
 
 
 def _now() -> float:
@@ -186,37 +194,56 @@ def _rows(q: Quoted, limits: Limits) -> list[list[object]]:
     return rows
 
 
-def _write_csv(path: Path, quoted: list[Quoted], limits: Limits) -> None:
+@dataclass(slots=True)
+class Sheet:
+    """What quote.md says, gathered in one pass while quote.csv is written."""
+
+    orders: int = 0
+    totals: dict[str, list[int]] = field(default_factory=dict)  #: currency -> [total, carts]
+    above: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, q: Quoted, limits: Limits) -> None:
+        self.orders += 1
+        cost = q.cart.cost if q.cart else None
+        if cost is not None and cost.final and cost.total is not None:
+            entry = self.totals.setdefault(cost.currency, [0, 0])
+            entry[0] += cost.total
+            entry[1] += 1
+        if _above(q, limits):
+            self.above.append(_line(q))
+        if _problem(q):
+            self.problems.append(_problem_line(q))
+
+
+def _write_outputs(out: Path, quoted: Iterable[Quoted], limits: Limits, input_path: Path) -> Sheet:
+    """quote.csv (atomically) and quote.md from one pass over the quotes."""
+    sheet = Sheet()
+    path = out / QUOTE_CSV_NAME
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(QUOTE_COLUMNS)
         for q in quoted:
             writer.writerows([safe_cell(v) for v in row] for row in _rows(q, limits))
+            sheet.add(q, limits)
     os.replace(tmp, path)
+    (out / QUOTE_MD_NAME).write_text(render_quote(sheet, limits, input_path), encoding="utf-8")
+    return sheet
 
 
-def render_quote(quoted: list[Quoted], limits: Limits, input_path: Path) -> str:
+def render_quote(sheet: Sheet, limits: Limits, input_path: Path) -> str:
     """quote.md: totals per currency, orders above the limit, items not carted or not priced."""
-    totals: dict[str, list[int]] = {}
-    for q in quoted:
-        cost = q.cart.cost if q.cart else None
-        if cost is not None and cost.final and cost.total is not None:
-            entry = totals.setdefault(cost.currency, [0, 0])
-            entry[0] += cost.total
-            entry[1] += 1
     out = ["# batch-runner quote", "",
-           f"Input: {_c(input_path.name)} · {len(quoted)} orders · nothing was submitted.", "",
+           f"Input: {_c(input_path.name)} · {sheet.orders} orders · nothing was submitted.", "",
            "## Total per currency", ""]
     out += ["| currency | carts | total |", "| --- | --- | --- |"]
-    out += [f"| {cur} | {n} | {fmt(total, cur)} |" for cur, (total, n) in sorted(totals.items())]
+    out += [f"| {cur} | {n} | {fmt(total, cur)} |" for cur, (total, n) in sorted(sheet.totals.items())]
     if limits.max_order_total is not None:
-        above = [q for q in quoted if _above(q, limits)]
-        out += ["", f"## Orders above --max-order-total {limits.max_order_total} ({len(above)})", ""]
-        out += [_line(q) for q in above] or ["None."]
-    problems = [q for q in quoted if _problem(q)]
-    out += ["", f"## Items Rye could not cart or price ({len(problems)} orders)", ""]
-    out += [_problem_line(q) for q in problems] or ["None."]
+        out += ["", f"## Orders above --max-order-total {limits.max_order_total} ({len(sheet.above)})", ""]
+        out += sheet.above or ["None."]
+    out += ["", f"## Items Rye could not cart or price ({len(sheet.problems)} orders)", ""]
+    out += sheet.problems or ["None."]
     out += ["", ("`batch-runner run` into the same --out submits these carts (each expires "
                   "10 days after it was created; an expired one is created again, never submitted).")]
     return "\n".join(out) + "\n"
