@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 
 from batch_runner.core.model import ItemOutcome, OrderStatus
-from batch_runner.simulator import Behaviour, SimConfig, Simulator, running_simulator
+from batch_runner.simulator import DEMO_SCRIPT, Behaviour, SimConfig, Simulator, running_simulator
 from batch_runner.simulator.pricing import SHIPPING, tax, unit_price
 from tests.pipeline.conftest import BUYER, SIM_FAST, order, run, settings_for, write_jsonl
 
@@ -128,3 +128,17 @@ async def test_a_failed_cart_gives_its_amount_back(tmp_path: Path) -> None:
         assert placed_total(sim) == cart_total(A[1])
     assert code == 1
     assert [r.status for r in ledger] == [OrderStatus.FAILED, OrderStatus.PLACED]
+
+
+async def test_the_sample_under_a_budget_below_its_total_stops_within_it(tmp_path: Path) -> None:
+    """sample_orders.csv with --budget below its total: exit 3, the placed total within the budget."""
+    sample = Path(__file__).parents[2] / "batch_runner" / "sample_orders.csv"
+    config = SimConfig(profile="happy", seed=7, script=DEMO_SCRIPT, **SIM_FAST)
+    async with running_simulator(config) as sim:
+        code, ledger = await run(settings_for(sim, tmp_path, sample, budget="400 USD"))
+        placed = placed_total(sim)
+        stats = orjson.loads((tmp_path / "out" / "run_stats.json").read_bytes())
+    assert code == 3
+    assert 0 < placed <= 40_000
+    assert stats["committed"]["USD"] <= 40_000
+    assert "budget reached: spent" in stats["stop_reason"]
