@@ -41,6 +41,8 @@ MAX_CREATE_ATTEMPTS = 12
 #: created again rather than submitted (a quote from last week, say).
 CART_EXPIRES_AFTER_S = 10 * 86400.0
 EXPIRY_MARGIN_S = 3600.0
+CART_EXPIRED = "CART_EXPIRED_ERROR"
+EXPIRED = "expired"  #: a submit fate: Rye refused the never-submitted cart as expired
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,19 +132,34 @@ class CartFlow:
     async def run(self) -> CartOutcome:
         if self.state.done is not None:
             return self._from_done(self.state.done)
+        for _ in range(2):  # a second pass only for a cart Rye called expired at its first submit
+            if self.state.fate == EXPIRED:  # never submitted: create it again (fsynced intent)
+                self._rec("expired", cart=self.state.cart_id, ts=self.clock())
+                self.outcome.cart_id, self.outcome.submitted = None, False
+            if not await self._one_pass():
+                break
+        if self.state.fate == EXPIRED:  # the new cart was refused as expired too
+            self._decide_all_pending(ItemOutcome.NEEDS_REVIEW, CART_EXPIRED,
+                                     "Rye refused the cart as expired twice; nothing was submitted")
+        self._finish()
+        return self.outcome
+
+    async def _one_pass(self) -> bool:
+        """Create/price, then submit and poll as the journal allows; True: the cart expired."""
         await self.prepare()
         self._pending = {i for i in self.state.indices if i not in self.outcome.results}
         for idx, code, message in self.state.failed:
             self._decide(idx, ItemOutcome.FAILED, code=code, reason=message)
         for idx, outcome, decided_code, reason in self.state.decided:
             self._decide(idx, ItemOutcome(outcome), code=decided_code, reason=reason)
-        if self._pending and self.state.cart_id is not None:
-            if self.state.fate in (None, "poll") and self.state.submits:
-                await self._poll()  # journaled submit with an unknown or accepted outcome
-            elif self.state.fate != "final" and await self._priced_within_limits():
-                await self._submit_then_poll()
-        self._finish()
-        return self.outcome
+        if not self._pending or self.state.cart_id is None:
+            return False
+        if self.state.fate in (None, "poll") and self.state.submits:
+            await self._poll()  # journaled submit with an unknown or accepted outcome
+            return False
+        if self.state.fate == "final" or not await self._priced_within_limits():
+            return False
+        return await self._submit_then_poll() == EXPIRED
 
     async def prepare(self) -> None:
         """Create the cart unless the journal has it (again if it expired unsubmitted) and price
@@ -212,31 +229,34 @@ class CartFlow:
         self.outcome.cart_id = result.cart_id
         self._first_cost = result.cost
 
-    async def _submit_then_poll(self) -> None:
+    async def _submit_then_poll(self) -> str | None:
+        """Submit (again while the rules allow) and poll; EXPIRED when Rye refused the cart as
+        expired at its first submission (so it was never submitted: it may be created again)."""
         retries = unsent = 0
         while self._pending:
             fate = await self._submit_once()
             if fate == "poll":
                 await self._poll()
-                return
-            if fate == "final":
-                return
+                return fate
+            if fate in ("final", EXPIRED):
+                return fate
             if self._retry_codes:  # a retryable error: the budget of SPEC step 3
                 retries += 1
                 attempt = retries
                 if retries > self.settings.submit_retries:
                     self._give_up("SUBMIT_RETRIES_EXHAUSTED",
                                   f"submission still failing after {retries - 1} retries")
-                    return
+                    return "final"
             else:  # never reached the API: wait it out, with a longer budget
                 unsent += 1
                 attempt = unsent
                 if unsent >= MAX_CREATE_ATTEMPTS:
                     self._give_up("API_UNAVAILABLE",
                                   f"submitCart never reached the API in {unsent} attempts")
-                    return
+                    return "final"
             await self.sleep(delay(attempt, self.rng, base_s=self.settings.backoff_base_s,
                                    cap_s=self.settings.backoff_cap_s))
+        return None
 
     def _give_up(self, default_code: str, reason: str) -> None:
         """Nothing of these items was submitted: FAILED, with the last error code seen."""
@@ -287,6 +307,8 @@ class CartFlow:
         if isinstance(result, NotSent):
             return "resend"  # the API never saw it
         if isinstance(result, Refused):
+            if result.code == CART_EXPIRED and self.state.submits == 1 and self.state.decided == []:
+                return EXPIRED  # this was the cart's only submission, refused whole: not submitted
             outcome = ItemOutcome.NEEDS_REVIEW
             self._decide_all_pending(outcome, result.code, result.message or "submitCart refused")
             return "final"

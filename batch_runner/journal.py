@@ -11,7 +11,9 @@ Records (one JSON object per line, key "t" names the kind):
     created    o, g, cart, failed=[[idx, code, msg]], ts  after it (ts: when Rye made the cart)
     create_lost o, g, why                             nothing usable came back; creating again is safe
     expired    o, g, cart, ts                         before createCart again for a cart never
-                                                      submitted and too old to submit (10 days)
+                                                      submitted and too old to submit (10 days,
+                                                      or refused CART_EXPIRED_ERROR at its first
+                                                      submitCart); frees its reservation
     priced     o, g, cart, cost                       the cart's price (cost: cur, total, sub, ship,
                                                       tax, est; or null), before its first submit
     submit     o, g, cart, ts[, reserve]              before submitCart; the first submit of a
@@ -104,6 +106,8 @@ def _apply_money(book: Book, rec: dict[str, Any]) -> None:
         book.reserve(str(rec["cart"]), int(amount), str(currency))
     elif kind == "cart_done" and rec.get("release") and rec.get("cart"):
         book.release(str(rec["cart"]))
+    elif kind == "expired" and rec.get("cart"):
+        book.release(str(rec["cart"]))  # never submitted: nothing committed
 
 
 def _created(cart: CartState, rec: dict[str, Any]) -> None:
@@ -118,9 +122,10 @@ def _create_lost(cart: CartState, rec: dict[str, Any]) -> None:
 
 
 def _expired(cart: CartState, rec: dict[str, Any]) -> None:
-    """The cart is forgotten as if never created: the same generation creates a new one."""
+    """The cart (never submitted) is forgotten as if never created: the generation creates anew."""
     cart.cart_id, cart.created, cart.created_ts = None, False, None
     cart.failed, cart.priced, cart.cost = [], False, None
+    cart.submits, cart.last_submit_ts, cart.fate, cart.decided = 0, None, None, []
 
 
 def _priced(cart: CartState, rec: dict[str, Any]) -> None:

@@ -90,3 +90,22 @@ async def test_an_expired_quoted_cart_is_created_again_and_never_submitted(tmp_p
     assert old not in submitted
     assert fresh in submitted
     assert {r.status for r in ledger} == {OrderStatus.PLACED}
+
+
+async def test_a_cart_rye_calls_expired_at_its_first_submit_is_created_again(tmp_path: Path) -> None:
+    """CART_EXPIRED_ERROR on a cart's only submitCart: created again once, then placed."""
+    path = write_jsonl(tmp_path / "in.jsonl", [order("Q-0", ("AMAZON", A[0]))])
+    async with running_simulator(sim_config()) as sim:
+        settings = settings_for(sim, tmp_path, path, budget="1000 USD")
+        assert await run_quote(settings) == 0
+        [old] = processed(sim, "createCart")
+        sim.make_carts_unavailable("CART_EXPIRED_ERROR", [old])
+        code, [record] = await run(settings)
+        [_, fresh] = processed(sim, "createCart")
+        stats = orjson.loads((tmp_path / "out" / "run_stats.json").read_bytes())
+        placed = [o for o in sim.truth().orders.values() if o.status == "SUCCEEDED"]
+    assert code == 0
+    assert record.status is OrderStatus.PLACED
+    assert [c.cart_id for c in record.carts] == [fresh]
+    assert [o.cart_id for o in placed] == [fresh]
+    assert stats["committed"] == {"USD": placed[0].total}  # the expired cart's amount given back
