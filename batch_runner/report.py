@@ -353,6 +353,9 @@ def _html_money(m: MoneySummary, stats: RunStats | None) -> str:
     out = ["<h2>Money</h2>"]
     if line:
         out.append(f'<p class="headline"><strong>{_e(line)}</strong></p>')
+    if stats is not None and stats.max_order_total:
+        out.append(f"<p>Carts above {_e(stats.max_order_total)} were not submitted "
+                   "(PRICE_ABOVE_LIMIT).</p>")
     if rows:
         out.append(_html_table(MONEY_HEADER, (tuple(_e(c) for c in r) for r in rows), "counts"))
     if m.unpriced_carts:
