@@ -69,6 +69,8 @@ class RunStats:
     budget: int | None = None
     budget_currency: str | None = None
     max_order_total: str | None = None
+    #: From the ledger, per currency: {"priced", "submitted", "placed", "carts"} (core/spending.py)
+    money: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class LedgerWriter:

@@ -35,6 +35,7 @@ from batch_runner.core.model import (
 )
 from batch_runner.core.regroup import replacement
 from batch_runner.core.rollup import order_status
+from batch_runner.core.spending import summarize_money
 from batch_runner.core.stop import StopKind, StopReason
 from batch_runner.journal import CartState, Journal, OrderState, cut_torn_tail
 from batch_runner.limits import TierLimits
@@ -289,7 +290,15 @@ class Runner:
             committed=self.guard.book.totals(),  # the journal's book covers every run
             budget=self.limits_spend.budget, budget_currency=self.limits_spend.currency,
             max_order_total=self.settings.max_order_total,
+            money=_money_sums_of(self.out),  # the whole ledger: every run into this --out
         ))
+
+
+def _money_sums_of(out: Path) -> dict[str, dict[str, int]]:
+    """The ledger's money per currency, for run_stats.json."""
+    sums = summarize_money(ledger_io.read_ledger(out / ledger_io.LEDGER_NAME), top=0)
+    return {cur: {"priced": s.priced, "submitted": s.submitted, "placed": s.placed,
+                  "carts": s.carts} for cur, s in sums.by_currency.items()}
 
 
 def _add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:

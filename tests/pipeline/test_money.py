@@ -67,6 +67,8 @@ async def test_budget_below_the_total_stops_with_exit_3_and_a_rerun_resumes(tmp_
     assert all(r["order_total"] == r["cart_total"] for r in rows)
     stats = orjson.loads((out / "run_stats.json").read_bytes())
     assert stats["committed"] == {"USD": sum(totals)}
+    assert stats["money"] == {"USD": {"priced": sum(totals), "submitted": sum(totals),
+                                      "placed": sum(totals), "carts": len(A)}}
     assert stats["budget"] == sum(totals)
 
 
