@@ -21,11 +21,15 @@ from batch_runner.client import (
     SubmitAnswer,
 )
 from batch_runner.core.backoff import delay
+from batch_runner.core.budget import Verdict as SpendVerdict
+from batch_runner.core.budget import nothing_charged
 from batch_runner.core.classify import Policy, Verdict, classify
 from batch_runner.core.model import ItemOutcome, ItemResult, LineItem, Order
+from batch_runner.core.money import CartCost
 from batch_runner.core.snapshot import RyeOrderView
 from batch_runner.core.submission import ItemKey, StoreAnswer, StoreFate, judge_submission
-from batch_runner.journal import CartState, Journal
+from batch_runner.journal import CartState, Journal, cost_record
+from batch_runner.spend import SpendGuard, wait_cart_priced
 
 #: Consecutive failed polls (API away) tolerated before each backoff grows to its cap.
 POLL_BACKOFF_CAP_S = 60.0
@@ -33,6 +37,12 @@ POLL_BACKOFF_CAP_S = 60.0
 MAX_REFUSED_POLLS = 3
 #: Attempts to create one cart before its items are FAILED (nothing was placed).
 MAX_CREATE_ATTEMPTS = 12
+#: Rye keeps a cart 10 days; one never submitted and older than this (a margin before) is
+#: created again rather than submitted (a quote from last week, say).
+CART_EXPIRES_AFTER_S = 10 * 86400.0
+EXPIRY_MARGIN_S = 3600.0
+CART_EXPIRED = "CART_EXPIRED_ERROR"
+EXPIRED = "expired"  #: a submit fate: Rye refused the never-submitted cart as expired
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +62,7 @@ class CartOutcome:
     submitted: bool
     results: dict[int, ItemResult] = field(default_factory=dict)
     replace: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    cost: CartCost | None = None  #: the price journaled before its first submission
 
 
 def key_of(item: LineItem) -> ItemKey:
@@ -72,6 +83,7 @@ class CartFlow:
         sleep: Callable[[float], Awaitable[None]],
         rng: random.Random,
         on_strict_call: Callable[[], None],
+        guard: SpendGuard,
     ) -> None:
         self.order = order
         self.state = state
@@ -81,6 +93,9 @@ class CartFlow:
         self.sleep = sleep
         self.rng = rng
         self.on_strict_call = on_strict_call
+        self.guard = guard
+        self.clock: Callable[[], float] = time.time  #: wall clock (cart age); tests replace it
+        self._first_cost: CartCost | None = None  #: createCart's answer, in this process only
         self.outcome = CartOutcome(cart_id=state.cart_id, generation=state.generation,
                                    submitted=state.submits > 0)
         self._pending: set[int] = set()
@@ -117,20 +132,67 @@ class CartFlow:
     async def run(self) -> CartOutcome:
         if self.state.done is not None:
             return self._from_done(self.state.done)
-        if self.state.cart_id is None:
-            await self._create()
+        for _ in range(2):  # a second pass only for a cart Rye called expired at its first submit
+            if self.state.fate == EXPIRED:  # never submitted: create it again (fsynced intent)
+                self._rec("expired", cart=self.state.cart_id, ts=self.clock())
+                self.outcome.cart_id, self.outcome.submitted = None, False
+            if not await self._one_pass():
+                break
+        if self.state.fate == EXPIRED:  # the new cart was refused as expired too
+            self._decide_all_pending(ItemOutcome.NEEDS_REVIEW, CART_EXPIRED,
+                                     "Rye refused the cart as expired twice; nothing was submitted")
+        self._finish()
+        return self.outcome
+
+    async def _one_pass(self) -> bool:
+        """Create/price, then submit and poll as the journal allows; True: the cart expired."""
+        await self.prepare()
         self._pending = {i for i in self.state.indices if i not in self.outcome.results}
         for idx, code, message in self.state.failed:
             self._decide(idx, ItemOutcome.FAILED, code=code, reason=message)
         for idx, outcome, decided_code, reason in self.state.decided:
             self._decide(idx, ItemOutcome(outcome), code=decided_code, reason=reason)
-        if self._pending and self.state.cart_id is not None:
-            if self.state.fate in (None, "poll") and self.state.submits:
-                await self._poll()  # journaled submit with an unknown or accepted outcome
-            elif self.state.fate != "final":
-                await self._submit_then_poll()
-        self._finish()
-        return self.outcome
+        if not self._pending or self.state.cart_id is None:
+            return False
+        if self.state.fate in (None, "poll") and self.state.submits:
+            await self._poll()  # journaled submit with an unknown or accepted outcome
+            return False
+        if self.state.fate == "final" or not await self._priced_within_limits():
+            return False
+        return await self._submit_then_poll() == EXPIRED
+
+    async def prepare(self) -> None:
+        """Create the cart unless the journal has it (again if it expired unsubmitted) and price
+        it, journaling both; never submits. `run` goes on from here; `quote` stops here."""
+        if self.state.done is not None:
+            return
+        if self._expired():
+            self._rec("expired", cart=self.state.cart_id, ts=self.clock())
+            self.outcome.cart_id = None
+        if self.state.cart_id is None and not self.state.created:
+            await self._create()
+        if self.state.cart_id is not None and not self.state.submits and not self.state.priced:
+            cost = await wait_cart_priced(self.client, self.state.cart_id, self._first_cost,
+                                          sleep=self.sleep, interval_s=self.settings.poll_interval_s)
+            self._rec("priced", cart=self.state.cart_id, cost=cost_record(cost))
+
+    def _expired(self) -> bool:
+        """A cart never submitted that Rye will no longer (or soon not) accept: never submit it."""
+        made = self.state.created_ts
+        if self.state.cart_id is None or self.state.submits or made is None:
+            return False
+        return self.clock() - made >= CART_EXPIRES_AFTER_S - EXPIRY_MARGIN_S
+
+    async def _priced_within_limits(self) -> bool:
+        """Price the cart (journaled before any submit) and apply the per-cart spend guards."""
+        if self.state.submits:
+            return True  # priced and admitted before its first submission
+        self.outcome.cost = self.state.cost
+        decision = self.guard.check_cart(self.state.cost)
+        if decision.verdict is SpendVerdict.SUBMIT:
+            return True
+        self._decide_all_pending(ItemOutcome.NEEDS_REVIEW, decision.verdict.value, decision.reason)
+        return False
 
     async def _create(self) -> None:
         items = tuple(self.order.items[i] for i in self.state.indices)
@@ -163,34 +225,38 @@ class CartFlow:
             code = error.code if error else "NOT_IN_CART"
             message = error.message if error else "the API left this item out of the cart"
             failed.append([idx, code, message])
-        self._rec("created", cart=result.cart_id, failed=failed)
+        self._rec("created", cart=result.cart_id, failed=failed, ts=self.clock())
         self.outcome.cart_id = result.cart_id
+        self._first_cost = result.cost
 
-    async def _submit_then_poll(self) -> None:
+    async def _submit_then_poll(self) -> str | None:
+        """Submit (again while the rules allow) and poll; EXPIRED when Rye refused the cart as
+        expired at its first submission (so it was never submitted: it may be created again)."""
         retries = unsent = 0
         while self._pending:
             fate = await self._submit_once()
             if fate == "poll":
                 await self._poll()
-                return
-            if fate == "final":
-                return
+                return fate
+            if fate in ("final", EXPIRED):
+                return fate
             if self._retry_codes:  # a retryable error: the budget of SPEC step 3
                 retries += 1
                 attempt = retries
                 if retries > self.settings.submit_retries:
                     self._give_up("SUBMIT_RETRIES_EXHAUSTED",
                                   f"submission still failing after {retries - 1} retries")
-                    return
+                    return "final"
             else:  # never reached the API: wait it out, with a longer budget
                 unsent += 1
                 attempt = unsent
                 if unsent >= MAX_CREATE_ATTEMPTS:
                     self._give_up("API_UNAVAILABLE",
                                   f"submitCart never reached the API in {unsent} attempts")
-                    return
+                    return "final"
             await self.sleep(delay(attempt, self.rng, base_s=self.settings.backoff_base_s,
                                    cap_s=self.settings.backoff_cap_s))
+        return None
 
     def _give_up(self, default_code: str, reason: str) -> None:
         """Nothing of these items was submitted: FAILED, with the last error code seen."""
@@ -217,7 +283,11 @@ class CartFlow:
             # After the rate limiter, right before sending: the never-started and stuck clocks
             # start at the request, not at the wait for a token.
             self.on_strict_call()  # raises if the run is stopping: nothing journaled, nothing sent
-            self._rec("submit", cart=cart_id, ts=time.time())
+            # Raises BudgetReached (nothing journaled, nothing sent) when this cart would pass
+            # the budget; else the reservation rides on the fsynced submit intent.
+            reserve = self.guard.admit(cart_id, self.state.cost)
+            extra = {"reserve": reserve} if reserve else {}
+            self._rec("submit", cart=cart_id, ts=time.time(), **extra)
             self.outcome.submitted = True
 
         billing = self.order.billing or self.order.buyer
@@ -237,6 +307,8 @@ class CartFlow:
         if isinstance(result, NotSent):
             return "resend"  # the API never saw it
         if isinstance(result, Refused):
+            if result.code == CART_EXPIRED and self.state.submits == 1 and self.state.decided == []:
+                return EXPIRED  # this was the cart's only submission, refused whole: not submitted
             outcome = ItemOutcome.NEEDS_REVIEW
             self._decide_all_pending(outcome, result.code, result.message or "submitCart refused")
             return "final"
@@ -335,8 +407,13 @@ class CartFlow:
             for i, r in sorted(self.outcome.results.items())
         ]
         replace = [[i, code, reason] for i, (code, reason) in sorted(self.outcome.replace.items())]
-        self._rec("cart_done", cart=self.state.cart_id, results=results, replace=replace,
-                  submitted=self.outcome.submitted, ts=time.time())
+        cart_id = self.state.cart_id
+        release = (cart_id is not None and self.guard.book.holds(cart_id)
+                   and nothing_charged(r.outcome for r in self.outcome.results.values()))
+        self.outcome.cost = self.state.cost
+        self._rec("cart_done", cart=cart_id, results=results, replace=replace,
+                  submitted=self.outcome.submitted, ts=time.time(),
+                  **({"release": True} if release else {}))
 
     def _from_done(self, done: dict[str, object]) -> CartOutcome:
         for i, outcome, code, reason, rye_id, url in done["results"]:  # type: ignore[attr-defined]
@@ -345,4 +422,5 @@ class CartFlow:
         for i, code, reason in done["replace"]:  # type: ignore[attr-defined]
             self.outcome.replace[i] = (code, reason)
         self.outcome.submitted = bool(done.get("submitted"))
+        self.outcome.cost = self.state.cost
         return self.outcome

@@ -59,6 +59,7 @@ _RUN_FLAGS = {
     "progress": ("--progress", str, "auto (a bar on a terminal, else log lines), bar, log or none"),
     "notify_url": ("--notify-url", str, "POST a JSON summary here at the end (a secret; see below)"),
     "ping_url": ("--ping-url", str, "healthchecks.io check URL: /start, then success or /fail"),
+    "max_order_total": ("--max-order-total", str, "AMOUNT: a cart whose total exceeds it is not submitted (NEEDS_REVIEW)"),
 }
 
 
@@ -80,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     for name, (flag, kind, text) in _RUN_FLAGS.items():
         run.add_argument(flag, dest=name, type=kind, help=text, choices=CHOICES.get(name))
     run.add_argument("--quiet", action="store_true", default=None, help="no progress output")
+    run.add_argument("--budget", nargs=2, metavar=("AMOUNT", "CURRENCY"), default=None,
+                     help="the night's spend limit, e.g. 500.00 USD; exit 3 when reached")
 
     demo = sub.add_parser("demo", help="run sample_orders.csv against the built-in simulator",
                           **parser_options())
@@ -112,6 +115,17 @@ def _parser() -> argparse.ArgumentParser:
     pre.add_argument("--job", type=Path, help="job file (TOML), as for run")
     pre.add_argument("--shopper-ip", help=_RUN_FLAGS["shopper_ip"][2])
     pre.add_argument("--strict-rps", type=float, help=_RUN_FLAGS["strict_rps"][2])
+
+    quote = sub.add_parser("quote", help="create and price the carts of INPUT, never submit; "
+                                         "a later run into the same --out submits them",
+                           **parser_options())
+    quote.add_argument("input", nargs="?", type=Path, help="CSV or JSONL orders (or from --job)")
+    quote.add_argument("--out", type=Path, help="output directory: quote.csv, quote.md, journal")
+    quote.add_argument("--job", type=Path, help="job file (TOML); flags override its values")
+    for name in ("api_url", "strict_rps", "default_rps", "poll_interval_s", "max_in_flight",
+                 "max_order_total"):
+        flag, kind, text = _RUN_FLAGS[name]
+        quote.add_argument(flag, dest=name, type=kind, help=text)
 
     report = sub.add_parser("report", help="render report.md/report.html/ledger.csv again from DIR",
                             **parser_options())
@@ -176,13 +190,22 @@ def _dispatch(args: argparse.Namespace, secrets: list[str]) -> int:
     match args.command:
         case "run":
             overrides = {name: getattr(args, name) for name in _RUN_FLAGS}
-            overrides.update(input=args.input, out=args.out, quiet=args.quiet)
+            overrides.update(input=args.input, out=args.out, quiet=args.quiet, budget=args.budget)
             secrets += [s for url in (args.notify_url, args.ping_url) if url for s in url_secrets(url)]
             settings = load_settings(job_file=args.job, overrides=overrides, env=os.environ)
             secrets += run_secrets(settings, os.environ)
             check_network(settings, os.environ)
             return anyio.run(partial(run_notified, settings, partial(run_job, settings),
                                      env=os.environ))
+        case "quote":
+            from batch_runner.quote import run_quote
+
+            names = ("api_url", "strict_rps", "default_rps", "poll_interval_s", "max_in_flight",
+                     "max_order_total")
+            overrides = {name: getattr(args, name) for name in names}
+            overrides.update(input=args.input, out=args.out)
+            settings = load_settings(job_file=args.job, overrides=overrides, env=os.environ)
+            return anyio.run(run_quote, settings)
         case "demo":
             return anyio.run(_demo, args.out, args.quiet)
         case "simulate":
@@ -378,6 +401,8 @@ def _print_summary(result: RunResult, md: Path, html: Path, retry: RetryFile | N
     )
     state = "interrupted (rerun the same command to resume)" if result.interrupted else "finished"
     _out(f"\nRun {state}: {total} orders in the ledger: {parts or 'none'}")
+    if result.stop_reason is not None:
+        _out(f"  stopped: {result.stop_reason.message}")
     _out(f"  ledger: {result.out_dir / 'ledger.jsonl'}, ledger.csv and ledger.xlsx")
     if retry is not None:
         _out(f"  retry:  {retry.path}: {retry.summary()}")

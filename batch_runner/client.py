@@ -23,6 +23,7 @@ import yarl
 
 from batch_runner import queries
 from batch_runner.core.model import Address, LineItem, Marketplace
+from batch_runner.core.money import CartCost, is_currency
 from batch_runner.core.proxy import proxy_for
 from batch_runner.core.snapshot import CheckoutView, EventView, RyeOrderView
 from batch_runner.errors import AuthRefused, CertificateRefused, ConfigError
@@ -51,6 +52,7 @@ class CartCreated:
     cart_id: str
     lines: tuple[LineItem, ...]  #: what the cart holds, across its stores
     errors: tuple[ApiError, ...] = ()
+    cost: CartCost | None = None  #: Cart.cost; None when absent or unreadable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,6 +108,7 @@ class OutcomeUnknown:
 CreateResult: TypeAlias = CartCreated | Refused | NotSent | OutcomeUnknown
 SubmitResult: TypeAlias = SubmitAnswer | Refused | NotSent | OutcomeUnknown
 PollResult: TypeAlias = CheckoutView | Refused | NotSent | OutcomeUnknown
+CostResult: TypeAlias = CartCost | Refused | NotSent | OutcomeUnknown | None
 BeforeSend: TypeAlias = Callable[[], None] | None
 
 
@@ -250,7 +253,8 @@ class RyeClient:
             lines = tuple(line for store in stores for line in _store_lines(store))
             # The cart's errors, then each store's (only a store's name the products they concern).
             errors = _errors(data) + tuple(e for store in stores for e in _errors(store))
-            return CartCreated(cart_id=str(cart["id"]), lines=lines, errors=errors)
+            return CartCreated(cart_id=str(cart["id"]), lines=lines, errors=errors,
+                               cost=_cost(cart.get("cost")))
         except (KeyError, TypeError, ValueError) as exc:
             return OutcomeUnknown(reason=f"unexpected createCart answer ({exc!r})")
 
@@ -279,6 +283,15 @@ class RyeClient:
             errors=_errors(data),
             retryable=retryable if isinstance(retryable, bool) else None,
         )
+
+    async def cart_cost(self, cart_id: str) -> CostResult:
+        """getCart (Default tier, read-only): the cart's cost, None when Rye gives none."""
+        answer = await self._answer("getCart", queries.GET_CART, {"id": cart_id},
+                                    unknown_on_5xx=False)
+        if not isinstance(answer, tuple):
+            return answer
+        _, data = answer
+        return _cost((data.get("cart") or {}).get("cost"))
 
     async def checkout(self, cart_id: str) -> PollResult:
         answer = await self._answer(
@@ -449,6 +462,38 @@ def _data(reply: _Reply, field: str) -> dict[str, Any] | Refused | None:
     return None
 
 
+def _cost(raw: object) -> CartCost | None:
+    """Cart.cost as a CartCost; None when absent or not readable as one (never a guess).
+
+    A total whose currency differs from another amount's, a value that is not an integer, or a
+    currency that is not an ISO code makes the whole cost unreadable.
+    """
+    if not isinstance(raw, dict):
+        return None
+    amounts: dict[str, int | None] = {}
+    currencies = set()
+    for name in ("total", "subtotal", "shipping", "tax"):
+        price = raw.get(name)
+        if price is None:
+            amounts[name] = None
+            continue
+        if not isinstance(price, dict):
+            return None
+        value, currency = price.get("value"), price.get("currency")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return None
+        if not isinstance(currency, str) or not is_currency(currency):
+            return None
+        amounts[name] = value
+        currencies.add(currency)
+    if len(currencies) != 1:
+        return None
+    estimated = raw.get("isEstimated")
+    return CartCost(currency=currencies.pop(), total=amounts["total"],
+                    subtotal=amounts["subtotal"], shipping=amounts["shipping"],
+                    tax=amounts["tax"], estimated=estimated is not False)
+
+
 def _errors(data: Mapping[str, Any]) -> tuple[ApiError, ...]:
     """The `errors` of a result, a cart or a store. Only a store's errors carry product ids
     (AmazonStoreErrorDetails.productIds, ShopifyStoreErrorDetails.variantIds, whose entries may
@@ -538,6 +583,7 @@ def sample_variables() -> dict[str, dict[str, object]]:
         "createCart": _create_variables(items, address),
         "submitCart": _submit_variables("sample-cart-id", address, "sample-token"),
         "checkoutByCartID": {"cartID": "sample-cart-id"},
+        "getCart": {"id": "sample-cart-id"},
     }
 
 

@@ -21,6 +21,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from batch_runner.core.money import is_currency, parse_decimal
 from batch_runner.errors import ConfigError
 
 
@@ -49,6 +50,8 @@ class Settings:
     log_interval_s: float = 30.0
     notify_url: str | None = field(default=None, repr=False)  #: webhook for the summary (a secret)
     ping_url: str | None = field(default=None, repr=False)  #: healthchecks.io check (a secret)
+    max_order_total: str | None = None  #: "250.00": a cart above it is not submitted
+    budget: str | None = None  #: "500.00 USD": the night's spend limit
 
 
 #: Each setting's kind: how a value is checked and described in an error.
@@ -60,6 +63,7 @@ KINDS: dict[str, str] = {
     "max_replacements": "count", "submit_retries": "count", "never_started_resubmits": "count",
     "max_in_flight": "positive count", "deadline": "deadline", "progress": "choice",
     "log_format": "choice", "quiet": "bool", "notify_url": "secret url", "ping_url": "secret url",
+    "max_order_total": "amount", "budget": "budget",
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "progress": ("auto", "bar", "log", "none"), "log_format": ("text", "json"),
@@ -70,6 +74,8 @@ _DESCRIBE = {
     "positive count": "a whole number > 0", "bool": "true or false",
     "deadline": 'a time "HH:MM" or an ISO date-time',
     "secret url": "an https:// URL (plain http only to loopback)",
+    "amount": 'an amount >= 0, e.g. "250.00"',
+    "budget": 'an amount and an ISO currency code, e.g. "500.00 USD"',
 }
 #: Keys that hold a secret, refused in job files and on the command line.
 SECRET_KEYS = frozenset({"api_key", "rye_api_key", "key", "token", "password", "secret"})
@@ -119,8 +125,25 @@ def _valid_number(kind: str, value: object) -> bool:
     return isinstance(value, int) and value >= (1 if kind == "positive count" else 0)
 
 
+def _valid_money(kind: str, value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    parts = str(value).split()
+    if kind == "budget":
+        if len(parts) != 2 or not is_currency(parts[1].upper()):
+            return False
+        parts = parts[:1]
+    try:
+        parse_decimal(parts[0] if parts else "")
+    except ValueError:
+        return False
+    return len(parts) == 1
+
+
 def _valid(name: str, value: object) -> bool:
     kind = KINDS[name]
+    if kind in ("amount", "budget"):
+        return _valid_money(kind, value)
     if kind in ("seconds", "rate", "count", "positive count"):
         return _valid_number(kind, value)
     if kind == "bool":
@@ -159,6 +182,8 @@ def expand_date(text: str, today: date) -> str:
 
 
 def _coerce(name: str, value: object, origin: str, today: date, *, shown: str = "") -> object:
+    if KINDS[name] == "budget" and isinstance(value, list | tuple):  # --budget 500 USD, or a TOML array
+        value = " ".join(str(v) for v in value)
     if name == "deadline" and isinstance(value, time | datetime):  # TOML `deadline = 06:00:00`
         value = value.strftime("%H:%M") if isinstance(value, time) else value.isoformat()
     if not _valid(name, value):
@@ -175,6 +200,8 @@ def _coerce(name: str, value: object, origin: str, today: date, *, shown: str = 
         return Path(os.path.expanduser(text))
     if kind in ("seconds", "rate"):
         return float(value)  # type: ignore[arg-type]  # _valid checked it is a number
+    if kind in ("amount", "budget"):
+        return " ".join(str(value).upper().split())  # the text, never a float: core/money.py
     return value
 
 

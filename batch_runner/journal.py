@@ -8,12 +8,23 @@ another input file, is refused; the journal is never silently overwritten.
 Records (one JSON object per line, key "t" names the kind):
     header     v, input, sha256                      first line
     create     o, g, idx, ts                          before createCart
-    created    o, g, cart, failed=[[idx, code, msg]]  after it
+    created    o, g, cart, failed=[[idx, code, msg]], ts  after it (ts: when Rye made the cart)
     create_lost o, g, why                             nothing usable came back; creating again is safe
-    submit     o, g, cart, ts                         before submitCart
+    expired    o, g, cart, ts                         before createCart again for a cart never
+                                                      submitted and too old to submit (10 days,
+                                                      or refused CART_EXPIRED_ERROR at its first
+                                                      submitCart); frees its reservation
+    priced     o, g, cart, cost                       the cart's price (cost: cur, total, sub, ship,
+                                                      tax, est; or null), before its first submit
+    submit     o, g, cart, ts[, reserve]              before submitCart; the first submit of a
+                                                      priced cart carries reserve = [amount, cur]:
+                                                      the spend it commits (core/budget.py), so
+                                                      reservation and intent are one fsynced line
     submitted  o, g, cart, fate, decided              after it: fate "poll" | "resend" | "final";
                                                       decided = items settled by the answer
-    cart_done  o, g, cart, results, replace, ts       the cart's items are decided
+    cart_done  o, g, cart, results, replace, ts[, release]  the cart's items are decided;
+                                                      release: nothing of it was charged, its
+                                                      reservation is given back
 """
 
 from __future__ import annotations
@@ -29,11 +40,13 @@ from typing import Any, Self
 
 import orjson
 
+from batch_runner.core.budget import Book
+from batch_runner.core.money import CartCost
 from batch_runner.errors import JournalError
 
 JOURNAL_NAME = "journal.jsonl"
 #: Records fsynced before append returns: the header, and each side effect before it is sent.
-INTENTS = frozenset({"header", "create", "submit"})
+INTENTS = frozenset({"header", "create", "submit", "expired"})
 LOCK_NAME = "lock"
 VERSION = 1
 
@@ -53,18 +66,75 @@ class CartState:
     generation: int
     indices: tuple[int, ...]
     cart_id: str | None = None
+    created: bool = False  #: a created record stands (a cart, or the items' creation failures)
+    created_ts: float | None = None  #: wall-clock time of that createCart answer
     failed: list[tuple[int, str, str]] = field(default_factory=list)
     submits: int = 0
     last_submit_ts: float | None = None
     fate: str | None = None  #: of the latest submitCart: None (intent only), poll, resend, final
     decided: list[tuple[int, str, str | None, str | None]] = field(default_factory=list)
     done: dict[str, Any] | None = None  #: the cart_done record
+    priced: bool = False  #: a priced record exists (its cost may still be None: unknown)
+    cost: CartCost | None = None
 
 
 @dataclass(slots=True)
 class OrderState:
     carts: dict[int, CartState] = field(default_factory=dict)
     started_ts: float | None = None
+
+
+def cost_record(cost: CartCost | None) -> dict[str, Any] | None:
+    if cost is None:
+        return None
+    return {"cur": cost.currency, "total": cost.total, "sub": cost.subtotal,
+            "ship": cost.shipping, "tax": cost.tax, "est": cost.estimated}
+
+
+def _cost_of(raw: Any) -> CartCost | None:
+    if raw is None:
+        return None
+    return CartCost(currency=str(raw["cur"]), total=raw["total"], subtotal=raw.get("sub"),
+                    shipping=raw.get("ship"), tax=raw.get("tax"), estimated=bool(raw["est"]))
+
+
+def _apply_money(book: Book, rec: dict[str, Any]) -> None:
+    """Reservations: taken with a submit intent, given back with a cart_done that says so."""
+    kind = rec["t"]
+    if kind == "submit" and rec.get("reserve"):
+        amount, currency = rec["reserve"]
+        book.reserve(str(rec["cart"]), int(amount), str(currency))
+    elif kind == "cart_done" and rec.get("release") and rec.get("cart"):
+        book.release(str(rec["cart"]))
+    elif kind == "expired" and rec.get("cart"):
+        book.release(str(rec["cart"]))  # never submitted: nothing committed
+
+
+def _created(cart: CartState, rec: dict[str, Any]) -> None:
+    cart.cart_id = rec["cart"]
+    cart.failed = [(int(i), str(c), str(m)) for i, c, m in rec["failed"]]
+    cart.created = True
+    cart.created_ts = rec.get("ts")
+
+
+def _create_lost(cart: CartState, rec: dict[str, Any]) -> None:
+    cart.cart_id = None
+
+
+def _expired(cart: CartState, rec: dict[str, Any]) -> None:
+    """The cart (never submitted) is forgotten as if never created: the generation creates anew."""
+    cart.cart_id, cart.created, cart.created_ts = None, False, None
+    cart.failed, cart.priced, cart.cost = [], False, None
+    cart.submits, cart.last_submit_ts, cart.fate, cart.decided = 0, None, None, []
+
+
+def _priced(cart: CartState, rec: dict[str, Any]) -> None:
+    cart.priced = True
+    cart.cost = _cost_of(rec["cost"])
+
+
+_CREATION = {"created": _created, "create_lost": _create_lost, "expired": _expired,
+             "priced": _priced}
 
 
 def _apply(states: dict[str, OrderState], rec: dict[str, Any]) -> None:
@@ -79,11 +149,8 @@ def _apply(states: dict[str, OrderState], rec: dict[str, Any]) -> None:
     cart = order.carts.get(gen)
     if cart is None:
         raise ValueError(f"{kind} record for generation {gen} before its create record")
-    if kind == "created":
-        cart.cart_id = rec["cart"]
-        cart.failed = [(int(i), str(c), str(m)) for i, c, m in rec["failed"]]
-    elif kind == "create_lost":
-        cart.cart_id = None
+    if kind in _CREATION:
+        _CREATION[kind](cart, rec)
     elif kind == "submit":
         cart.submits += 1
         cart.last_submit_ts = float(rec["ts"])
@@ -101,10 +168,12 @@ class Journal:
     """Append-only; intents fsynced as written, the rest with the next intent or on close.
     Open with `Journal.open(out_dir, input_path)`."""
 
-    def __init__(self, path: Path, handle: Any, states: dict[str, OrderState]) -> None:
+    def __init__(self, path: Path, handle: Any, states: dict[str, OrderState],
+                 book: Book | None = None) -> None:
         self.path = path
         self._handle = handle
         self.states = states
+        self.book = book or Book()  #: spend reservations of every run into this --out
         self.appended = 0
 
     def __repr__(self) -> str:
@@ -117,9 +186,9 @@ class Journal:
         path = out_dir / JOURNAL_NAME
         digest = file_sha256(input_path)
         if path.exists():
-            states = _replay(path, input_path, digest)
+            states, book = _replay(path, input_path, digest)
             handle = path.open("ab")
-            return cls(path, handle, states)
+            return cls(path, handle, states, book)
         if check_siblings:
             _refuse_second_placement(out_dir, input_path, digest)
         handle = path.open("ab")
@@ -139,6 +208,7 @@ class Journal:
         self.appended += 1
         if record["t"] != "header":
             _apply(self.states, record)
+            _apply_money(self.book, record)
 
     def close(self) -> None:
         """Sync what no later intent will: the answers and decisions since the last one."""
@@ -174,9 +244,10 @@ def cut_torn_tail(path: Path) -> int:
             back = min(size, back * 2)
 
 
-def _replay(path: Path, input_path: Path, digest: str) -> dict[str, OrderState]:
+def _replay(path: Path, input_path: Path, digest: str) -> tuple[dict[str, OrderState], Book]:
     cut_torn_tail(path)
     states: dict[str, OrderState] = {}
+    book = Book()
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
@@ -185,6 +256,7 @@ def _replay(path: Path, input_path: Path, digest: str) -> dict[str, OrderState]:
                     _check_header(record, path, input_path, digest)
                 else:
                     _apply(states, record)
+                    _apply_money(book, record)
             except JournalError:
                 raise
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -193,7 +265,7 @@ def _replay(path: Path, input_path: Path, digest: str) -> dict[str, OrderState]:
                     "nothing was sent. Move it aside only if you know which carts it names, or "
                     "run into a new --out."
                 ) from None
-    return states
+    return states, book
 
 
 def _refuse_second_placement(out_dir: Path, input_path: Path, digest: str) -> None:

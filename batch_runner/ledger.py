@@ -27,6 +27,8 @@ from batch_runner.core.model import (
     Marketplace,
     OrderStatus,
 )
+from batch_runner.core.money import plain
+from batch_runner.core.spending import order_totals
 from batch_runner.errors import JournalError
 from batch_runner.load import describe_invalid
 
@@ -40,6 +42,7 @@ CSV_COLUMNS = (
     "order_id", "order_status", "input_line", "marketplace", "product_id", "quantity", "outcome",
     "reason_code", "reason", "cart_id", "rye_order_id", "redirect_url", "started_at",
     "finished_at", "invalid_file", "invalid_line", "invalid_field",
+    "cart_total", "currency", "order_total",
 )
 #: Sorts after every real line: records from ledgers that did not record their input lines.
 _NO_LINE = 1 << 62
@@ -69,6 +72,14 @@ class RunStats:
     schema_check: str | None = None
     schema_sha256: str | None = None  #: sha256 of the live schema's printed SDL
     schema_note: str | None = None  #: why the check was unavailable
+    #: Money, in minor units per currency: what the journal holds as committed (carts submitted
+    #: and not given back), and the limits of the last run (core/budget.py).
+    committed: dict[str, int] = field(default_factory=dict)
+    budget: int | None = None
+    budget_currency: str | None = None
+    max_order_total: str | None = None
+    #: From the ledger, per currency: {"priced", "submitted", "placed", "carts"} (core/spending.py)
+    money: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class LedgerWriter:
@@ -201,10 +212,24 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def _money_cells(record: LedgerRecord) -> tuple[dict[str | None, list[str | None]], str | None]:
+    """Per cart id: [cart_total, currency]; and the order's submitted total when in one currency."""
+    carts: dict[str | None, list[str | None]] = {
+        c.cart_id: [plain(c.total, c.currency), c.currency]
+        for c in record.carts if c.total is not None and c.currency is not None
+    }
+    totals = order_totals(record)
+    if len(totals) != 1:
+        return carts, None  # nothing submitted with a price, or several currencies
+    [(currency, total)] = totals.items()
+    return carts, plain(total, currency)
+
+
 def ledger_rows(record: LedgerRecord) -> Iterator[list[object]]:
     """The values of CSV_COLUMNS, one row per line item; an order without items (INVALID before
     any item was read) gets one. Values are raw: ledger.csv passes them through safe_cell."""
     inv = record.invalid
+    carts, order_total = _money_cells(record)
     tail = [inv.file, inv.line, inv.field] if inv else [None] * 3
     times = [record.started_at, record.finished_at]
     # An INVALID order's items are what could be salvaged, not aligned with its rows.
@@ -213,11 +238,12 @@ def ledger_rows(record: LedgerRecord) -> Iterator[list[object]]:
         reason = describe_invalid(inv.file, inv.line, inv.field, inv.message) if inv else None
         outcome = ItemOutcome.INVALID.value if record.status is OrderStatus.INVALID else None
         yield [record.order_id, record.status.value, inv.line if inv else None, None, None, None,
-               outcome, outcome, reason, None, None, None, *times, *tail]
+               outcome, outcome, reason, None, None, None, *times, *tail, None, None, None]
     for n, i in enumerate(record.items):
         yield [record.order_id, record.status.value, lines[n] if lines else None,
                i.marketplace.value, i.product_id, i.quantity, i.outcome.value, i.reason_code,
-               i.reason, i.cart_id, i.rye_order_id, i.redirect_url, *times, *tail]
+               i.reason, i.cart_id, i.rye_order_id, i.redirect_url, *times, *tail,
+               *carts.get(i.cart_id, [None, None]), order_total]
 
 
 def csv_rows(record: LedgerRecord) -> Iterator[list[str]]:

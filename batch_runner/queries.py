@@ -26,6 +26,17 @@ fragment StoreLines on Store {
 }
 """
 
+#: What a cart costs (Rye's CartCost; every Price.value in the currency's minor unit).
+CART_COST = """
+fragment CartCostFields on CartCost {
+  isEstimated
+  subtotal { value currency }
+  shipping { value currency }
+  tax { value currency }
+  total { value currency }
+}
+"""
+
 #: A cart-level CartError's details are the union CartErrorDetails (an address suggestion), so
 #: which product a PRODUCT_NOT_FOUND concerns is said only by its message.
 CREATE_CART = """
@@ -33,12 +44,23 @@ mutation CreateCart($input: CartCreateInput!) {
   createCart(input: $input) {
     cart {
       id
+      cost { ...CartCostFields }
       stores { ...StoreLines }
     }
     errors { code message }
   }
 }
-""" + STORE_LINES
+""" + STORE_LINES + CART_COST
+
+#: A Default-tier read of a cart's cost, until Rye calls it final.
+GET_CART = """
+query GetCart($id: ID!) {
+  getCart(id: $id) {
+    cart { id cost { ...CartCostFields } }
+    errors { code message }
+  }
+}
+""" + CART_COST
 
 SUBMIT_CART = """
 mutation SubmitCart($input: CartSubmitInput!) {
@@ -86,4 +108,5 @@ ALL_DOCUMENTS = {
     "createCart": CREATE_CART,
     "submitCart": SUBMIT_CART,
     "checkoutByCartID": CHECKOUT_BY_CART_ID,
+    "getCart": GET_CART,
 }

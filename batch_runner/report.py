@@ -19,6 +19,7 @@ from pathlib import Path
 from batch_runner import charts
 from batch_runner.core.model import ItemOutcome, LedgerRecord, OrderStatus
 from batch_runner.core.rollup import Action, Summary, summarize
+from batch_runner.core.spending import MoneySummary, summarize_money
 from batch_runner.ledger import (
     LEDGER_CSV_NAME,
     LEDGER_NAME,
@@ -28,6 +29,7 @@ from batch_runner.ledger import (
     read_run_stats,
     write_ledger_csv,
 )
+from batch_runner.money_report import MONEY_HEADER, TOP_HEADER, budget_line, money_rows, top_rows
 
 REPORT_MD_NAME = "report.md"
 REPORT_HTML_NAME = "report.html"
@@ -164,8 +166,27 @@ def _md_table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> list[
     return [*lines, ""]
 
 
+def _md_money(m: MoneySummary, stats: RunStats | None) -> list[str]:
+    line = budget_line(stats)
+    rows = money_rows(m, stats)
+    if line is None and not rows:
+        return []
+    out = ["## Money", ""] + ([f"**{line}**", ""] if line else [])
+    if stats is not None and stats.max_order_total:
+        out += [rf"Carts above {_md(stats.max_order_total)} were not submitted (PRICE\_ABOVE\_LIMIT).", ""]
+    if rows:
+        out += _md_table(MONEY_HEADER, rows)
+    if m.unpriced_carts:
+        out += [f"{m.unpriced_carts} cart(s) without a known price.", ""]
+    if m.top:
+        out += [f"Most expensive orders ({len(m.top)})", ""]
+        out += _md_table(TOP_HEADER, ((_code(o), st, t, sub) for o, st, t, sub in top_rows(m)))
+    return out
+
+
 def render_markdown(records: Iterable[LedgerRecord], stats: RunStats | None) -> str:
-    """report.md: headline, action list grouped worst first, totals, reason codes, run facts."""
+    """report.md: headline, action list grouped worst first, money, totals, reason codes, facts."""
+    records = list(records)
     s = summarize(records)
     counts, todo = headline(s)
     out = ["# batch-runner report", "", f"{counts}  ", f"**{todo}**", "",
@@ -176,6 +197,7 @@ def render_markdown(records: Iterable[LedgerRecord], stats: RunStats | None) -> 
         out.append("")
     if not s.actions:
         out += ["Nothing.", ""]
+    out += _md_money(summarize_money(records), stats)
     out += [f"## Orders: {s.orders}", ""]
     out += _md_table(("order status", "orders"),
                      ((st.value, str(s.by_status[st])) for st in OrderStatus if s.by_status[st]))
@@ -331,8 +353,31 @@ def subtitle(summary: Summary, stats: RunStats | None) -> str:
     return " \u00b7 ".join(p for p in parts if p)
 
 
+def _html_money(m: MoneySummary, stats: RunStats | None) -> str:
+    line = budget_line(stats)
+    rows = money_rows(m, stats)
+    if line is None and not rows:
+        return ""
+    out = ["<h2>Money</h2>"]
+    if line:
+        out.append(f'<p class="headline"><strong>{_e(line)}</strong></p>')
+    if stats is not None and stats.max_order_total:
+        out.append(f"<p>Carts above {_e(stats.max_order_total)} were not submitted "
+                   "(PRICE_ABOVE_LIMIT).</p>")
+    if rows:
+        out.append(_html_table(MONEY_HEADER, (tuple(_e(c) for c in r) for r in rows), "counts"))
+    if m.unpriced_carts:
+        out.append(f'<p class="muted">{m.unpriced_carts} cart(s) without a known price.</p>')
+    if m.top:
+        top = ((f"<code>{_e(o)}</code>", _e(st), _e(t), _e(sub)) for o, st, t, sub in top_rows(m))
+        out.append(f"<h3 style=\"--c:#0277bd\">Most expensive orders ({len(m.top)})</h3>"
+                   + _html_table(TOP_HEADER, top, "counts"))
+    return "".join(out)
+
+
 def render_html(records: Iterable[LedgerRecord], stats: RunStats | None) -> str:
     """report.html: the same content as report.md, as one self-contained, printable page."""
+    records = list(records)
     s = summarize(records)
     counts, todo = headline(s)
     sub = subtitle(s, stats)
@@ -344,6 +389,7 @@ def render_html(records: Iterable[LedgerRecord], stats: RunStats | None) -> str:
         f'<p class="headline">{_e(counts)}</p>'
         f'<p class="headline"><strong>{_e(todo)}</strong></p><div class="cards">{_cards(s)}</div>'
         f"<h2>What a person must do ({len(s.actions)})</h2>{_html_actions(s)}"
+        f"{_html_money(summarize_money(records), stats)}"
         f"<h2>Orders: {s.orders}</h2>{_charts(s, stats)}{_tables(s, stats)}</body></html>\n"
     )
 

@@ -21,6 +21,7 @@ import batch_runner.ledger as ledger_io
 from batch_runner.cart_flow import CartFlow, CartOutcome, FlowSettings
 from batch_runner.client import RyeClient
 from batch_runner.config import Settings
+from batch_runner.core.budget import Book
 from batch_runner.core.classify import Policy
 from batch_runner.core.model import (
     CartRecord,
@@ -34,12 +35,14 @@ from batch_runner.core.model import (
 )
 from batch_runner.core.regroup import replacement
 from batch_runner.core.rollup import order_status
+from batch_runner.core.spending import summarize_money
 from batch_runner.core.stop import StopKind, StopReason
 from batch_runner.journal import CartState, Journal, OrderState, cut_torn_tail
 from batch_runner.limits import TierLimits
 from batch_runner.load import describe, iter_orders
 from batch_runner.progress import Progress
 from batch_runner.schema_check import SchemaCheck
+from batch_runner.spend import BudgetReached, SpendGuard, limits_from
 
 log = logging.getLogger("batch_runner")
 
@@ -95,6 +98,8 @@ class Runner:
             never_started_resubmits=settings.never_started_resubmits,
             backoff_base_s=min(1.0, settings.poll_interval_s),
         )
+        self.limits_spend = limits_from(settings.max_order_total, settings.budget)
+        self.guard = SpendGuard(self.limits_spend, Book())
         self._stopping = anyio.Event()
         self.stop_reason: StopReason | None = None
         self._done = 0
@@ -143,6 +148,7 @@ class Runner:
             max_connections=min(100, self.settings.max_in_flight),
         )
         self.limits = limits
+        self.guard = SpendGuard(self.limits_spend, journal.book)
         started = time.time()
         with ledger_io.LedgerWriter(self.out) as writer:
             async with client, anyio.create_task_group() as sampler:
@@ -150,6 +156,8 @@ class Runner:
                 async with anyio.create_task_group() as orders:  # exits once every order task has
                     await self._feed(orders, client, journal, writer, done)
                 sampler.cancel_scope.cancel()
+        if self.guard.closed:  # in-flight work has finished; the rest waits for a larger budget
+            self.stop(StopReason(kind=StopKind.BUDGET, message=self.guard.message()))
         self._write_stats(started)
         return RunResult(counts=dict(self._counts), out_dir=self.out, interrupted=self.stopping,
                          stop_reason=self.stop_reason if self.stopping else None)
@@ -160,7 +168,7 @@ class Runner:
     ) -> None:
         slots = anyio.Semaphore(self.settings.max_in_flight)
         for entry in iter_orders(self.input):
-            if self.stopping:
+            if self.stopping or self.guard.closed:
                 return
             if isinstance(entry, InvalidOrder):
                 record = _invalid_record(entry)
@@ -171,7 +179,7 @@ class Runner:
             if ("order", entry.order_id) in done:
                 continue
             await slots.acquire()
-            if self.stopping:
+            if self.stopping or self.guard.closed:
                 slots.release()
                 return
             state = journal.states.setdefault(entry.order_id, OrderState())
@@ -185,8 +193,8 @@ class Runner:
             record = await self._drive(order, state, client, journal)
             writer.write(record)
             self._finished(record.status)
-        except _Stopping:
-            pass
+        except (_Stopping, BudgetReached):
+            pass  # left unfinished in the journal: the next run resumes it
         finally:
             slots.release()
 
@@ -207,14 +215,19 @@ class Runner:
             cart_state = state.carts.get(generation)
             if cart_state is None:
                 self._check_stop()
+                if self.guard.closed:
+                    raise BudgetReached(self.guard.message())  # no new carts past the budget
                 journal.append({"t": "create", "o": order.order_id, "g": generation,
                                 "idx": list(indices), "ts": time.time()})
                 cart_state = state.carts[generation]
             outcome = await self._cart(order, cart_state, client, journal)
             results.update(outcome.results)
             if outcome.cart_id is not None:
+                cost = outcome.cost
                 carts.append(CartRecord(cart_id=outcome.cart_id, generation=generation,
-                                        submitted=outcome.submitted))
+                                        submitted=outcome.submitted,
+                                        total=cost.total if cost else None,
+                                        currency=cost.currency if cost else None))
             plan = replacement(
                 tuple(order.items[i] for i in sorted(outcome.replace)),
                 generation=generation, max_replacements=self.settings.max_replacements,
@@ -243,7 +256,7 @@ class Runner:
         flow = CartFlow(
             order=order, state=state, client=client, journal=journal,
             settings=self.flow_settings, sleep=self._sleep, rng=self.rng,
-            on_strict_call=self._strict_call,
+            on_strict_call=self._strict_call, guard=self.guard,
         )
         return await flow.run()
 
@@ -282,7 +295,18 @@ class Runner:
             schema_note=check.note or None if check else None,
             strict_by_operation=_add_counts(stats.strict_by_operation,
                                             previous.strict_by_operation if previous else {}),
+            committed=self.guard.book.totals(),  # the journal's book covers every run
+            budget=self.limits_spend.budget, budget_currency=self.limits_spend.currency,
+            max_order_total=self.settings.max_order_total,
+            money=_money_sums_of(self.out),  # the whole ledger: every run into this --out
         ))
+
+
+def _money_sums_of(out: Path) -> dict[str, dict[str, int]]:
+    """The ledger's money per currency, for run_stats.json."""
+    sums = summarize_money(ledger_io.read_ledger(out / ledger_io.LEDGER_NAME), top=0)
+    return {cur: {"priced": s.priced, "submitted": s.submitted, "placed": s.placed,
+                  "carts": s.carts} for cur, s in sums.by_currency.items()}
 
 
 def _add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:

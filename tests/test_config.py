@@ -280,6 +280,8 @@ PLAUSIBLE = {
     "positive count": st.integers(min_value=1, max_value=10_000),
     "deadline": st.sampled_from(["06:00", "23:59", "2026-11-25T06:30:00"]),
     "bool": st.booleans(),
+    "amount": st.sampled_from(["250", "1234.50", "0.99"]),
+    "budget": st.sampled_from(["500.00 USD", "12000 JPY", "75.5 EUR"]),
 }
 
 

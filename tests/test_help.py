@@ -9,7 +9,7 @@ import pytest
 from batch_runner import cli
 from batch_runner.simulator.config import PROFILES
 
-COMMANDS = ["run", "demo", "simulate", "validate", "preflight", "report", "retry-file"]
+COMMANDS = ["run", "demo", "simulate", "validate", "preflight", "quote", "report", "retry-file"]
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:

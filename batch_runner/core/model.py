@@ -101,6 +101,8 @@ class CartRecord:
     cart_id: str
     generation: int
     submitted: bool
+    total: int | None = None  #: the cart's price (Cart.cost.total) in minor units; None: unknown
+    currency: str | None = None  #: ISO 4217 code of `total`
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -371,7 +371,7 @@ class _Root:
     def createCart(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         cart, errors = self.world.create_cart(input["items"], input.get("buyerIdentity"),
                                               info.context["now"])
-        return {"cart": self.world.cart_view(cart), "errors": errors}
+        return {"cart": self.world.cart_view(cart, first=True), "errors": errors}
 
     def submitCart(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         result, retryable, _ = self.world.submit_cart(input["id"], info.context["now"],

@@ -33,6 +33,12 @@ class Behaviour(StrEnum):
     NEWER_EVENT = "NEWER_EVENT"  #: the order shows an OrderHeldOrderEvent and stays PROCESSING
     NEWER_SUBMIT_ERROR = "NEWER_SUBMIT_ERROR"  #: submit: ORDER_LIMIT_EXCEEDED, retryable absent
     NEWER_ACTION = "NEWER_ACTION"  #: ACTION_REQUIRED with a CompleteAddressVerification action
+    # Prices (simulator/pricing.py): the item is placed normally, its cart's cost is unusual.
+    OVERPRICED = "OVERPRICED"  #: costs 100 times its usual price (a price that jumped overnight)
+    COST_ESTIMATED_ONCE = "COST_ESTIMATED_ONCE"  #: createCart's cost isEstimated (too low); getCart final
+    COST_ABSENT_ONCE = "COST_ABSENT_ONCE"  #: createCart's cost is null; getCart gives it
+    COST_NEVER_FINAL = "COST_NEVER_FINAL"  #: the cost stays estimated on every read
+    FOREIGN_CURRENCY = "FOREIGN_CURRENCY"  #: the cart is priced in EUR
 
 
 class Fault(StrEnum):
@@ -64,6 +70,7 @@ REALISTIC_MIX: tuple[tuple[Behaviour, int], ...] = (
     (Behaviour.SUBMIT_RETRYABLE_ONCE, 25), (Behaviour.NOT_FOUND, 15), (Behaviour.STUCK, 3),
     (Behaviour.ACTION_REQUIRED, 5), (Behaviour.NEVER_STARTS_ONCE, 10),
     (Behaviour.PLACE_FAIL_ABSENT, 3), (Behaviour.SUBMIT_504_AFTER_ONCE, 10),
+    (Behaviour.COST_ESTIMATED_ONCE, 30), (Behaviour.COST_ABSENT_ONCE, 10),
 )
 PROFILES = ("happy", "realistic", "chaos")
 #: Per-request transport faults of the "chaos" profile, as probabilities.

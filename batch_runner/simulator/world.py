@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from batch_runner.simulator import pricing
 from batch_runner.simulator.catalog import amazon_product, offer, shopify_variant
 from batch_runner.simulator.config import Behaviour, SimConfig, behaviour_of, shopify_store
 
@@ -100,6 +101,8 @@ class OrderTruth:
     items: tuple[Line, ...]
     status: str
     events: tuple[str, ...]
+    total: int  #: what the order costs (its store's total), minor units of `currency`
+    currency: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,12 +261,31 @@ class World:
                 "isShippingRequired": True, "shipsToCountries": None,
                 "errors": [], "cartLines": lines, "offer": offer(amazon)}
 
-    def cart_view(self, cart: SimCart) -> dict[str, Any]:
-        """A Cart. cost stays null (Rye's Cart.cost is nullable: not priced yet): the simulator
-        has no prices."""
-        return {"id": cart.id, "buyerIdentity": dict(cart.buyer) or None, "cost": None,
+    def cart_view(self, cart: SimCart, *, first: bool = False) -> dict[str, Any]:
+        """The cart as Rye shows it; `first`: createCart's answer, where a cost may be estimated."""
+        return {"id": cart.id, "buyerIdentity": dict(cart.buyer) or None,
+                "cost": self._cost(cart, first=first),
                 "isShippingRequired": True if cart.stores else None,
                 "stores": [self.store_view(s) for s in cart.stores.values()]}
+
+    def store_cost(self, cart: SimCart, store: SimStore) -> pricing.StoreCost:
+        return pricing.store_cost(store.name, store.lines, cart.buyer.get("provinceCode"),
+                                  self.behaviour)
+
+    def currency(self, lines: list[Line]) -> str:
+        return pricing.currency_of((pid for _, pid, _ in lines), self.behaviour)
+
+    def _cost(self, cart: SimCart, *, first: bool) -> dict[str, Any] | None:
+        pids = [pid for _, pid, _ in cart.lines()]
+        if not pids:
+            return None
+        marks = {self.behaviour(pid) for pid in pids}
+        if first and Behaviour.COST_ABSENT_ONCE in marks:
+            return None
+        estimated = Behaviour.COST_NEVER_FINAL in marks or (
+            first and Behaviour.COST_ESTIMATED_ONCE in marks)
+        costs = [self.store_cost(cart, s) for s in cart.stores.values()]
+        return pricing.cart_cost(costs, self.currency(cart.lines()), estimated=estimated)
 
     def order_state(self, order: SimOrder, now: float) -> tuple[str, list[dict[str, Any]], list[dict[str, str]]]:
         """(status, events, requiredActions) of an order at `now`."""
@@ -331,8 +353,11 @@ class World:
         orders = {}
         for o in self.orders.values():
             status, events, _ = self.order_state(o, now)
+            cart = self.carts[o.cart_id]
+            cost = self.store_cost(cart, cart.stores[o.store])
             orders[o.id] = OrderTruth(o.id, o.cart_id, o.store, tuple(o.lines), status,
-                                      tuple(e["__typename"] for e in events))
+                                      tuple(e["__typename"] for e in events),
+                                      cost.total, self.currency(cart.lines()))
         return GroundTruth(carts=carts, orders=orders)
 
 

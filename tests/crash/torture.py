@@ -38,6 +38,8 @@ class TortureReport:
     orders: int = 0
     problems: list[str] = field(default_factory=list)
     ledger_status: dict[str, int] = field(default_factory=dict)
+    budget_exit: int | None = None  #: exit status of the run that ended by itself under --budget
+    placed_under_budget: int | None = None  #: truth's placed total then, in cents
 
 
 def write_orders(path: Path, n: int, rng: random.Random) -> None:
@@ -59,13 +61,18 @@ def truth(url: str) -> dict[str, Any]:
 
 
 def run_until_done(input_path: Path, out: Path, url: str, *, kills: int, seed: int,
-                   max_kill_after_s: float, strict_rps: float, report: TortureReport) -> None:
+                   max_kill_after_s: float, strict_rps: float, report: TortureReport,
+                   budget: str | None = None) -> None:
+    """Kill -9 and rerun until a run ends by itself (exit 0/1, or 3 when stopped by `budget`)."""
     rng = random.Random(seed)
     env = {**os.environ, "RYE_API_KEY": "torture-key", "RYE_SHOPPER_IP": "203.0.113.5"}
     cmd = [sys.executable, "-m", "batch_runner", "run", str(input_path), "--out", str(out),
            "--api-url", url, "--strict-rps", str(strict_rps),
            "--default-rps", "2000", "--poll-interval", "0.2", "--never-started-after", "1.5",
            "--stuck-after", "2.5", "--quiet", "--progress", "none"]
+    if budget is not None:
+        cmd += ["--budget", *budget.split()]
+    accepted = (0, 1, 3) if budget is not None else (0, 1)
     while True:
         report.runs += 1
         errors = out.parent / f"stderr-{report.runs}.txt"
@@ -82,7 +89,7 @@ def run_until_done(input_path: Path, out: Path, url: str, *, kills: int, seed: i
             else:
                 proc.wait(timeout=600)
         stderr = errors.read_text(errors="replace")
-        if proc.returncode not in (0, 1):
+        if proc.returncode not in accepted:
             report.problems.append(f"run {report.runs} exited {proc.returncode}: {stderr[-1500:]}")
             return
         report.final_exit = proc.returncode
@@ -149,16 +156,33 @@ def _pid(item: Any) -> str:
     return str(item[1])  # (marketplace, product_id, quantity)
 
 
+def placed_total(world: dict[str, Any]) -> int:
+    """What the simulator placed, in cents (every cart of the torture is priced in USD)."""
+    return sum(int(o["total"]) for o in world["orders"].values() if o["status"] == "SUCCEEDED")
+
+
 def torture(workdir: Path, *, orders: int, kills: int, seed: int, max_kill_after_s: float,
-            strict_rps: float = 200.0) -> TortureReport:
+            strict_rps: float = 200.0, budget_cents: int | None = None) -> TortureReport:
+    """With `budget_cents`, the kill loop runs under --budget; its truth must stay within it.
+    Then one rerun without a budget finishes the rest, and the usual checks follow."""
     report = TortureReport()
     input_path = workdir / "orders.jsonl"
     write_orders(input_path, orders, random.Random(seed))
     sim_args = ("--profile", "chaos", "--seed", str(seed), "--strict-rps", "400",
                 "--default-rps", "2000", "--placement-delay", "0.4")
     with simulator_process(*sim_args) as url:
-        run_until_done(input_path, workdir / "out", url, kills=kills, seed=seed,
-                       max_kill_after_s=max_kill_after_s, strict_rps=strict_rps, report=report)
+        common = {"seed": seed, "max_kill_after_s": max_kill_after_s, "strict_rps": strict_rps,
+                  "report": report}
+        if budget_cents is not None:
+            budget = f"{budget_cents / 100:.2f} USD"
+            run_until_done(input_path, workdir / "out", url, kills=kills, budget=budget, **common)
+            report.budget_exit = report.final_exit
+            report.placed_under_budget = placed_total(truth(url))
+            if report.placed_under_budget > budget_cents:
+                report.problems.append(f"placed {report.placed_under_budget} cents, budget {budget_cents}")
+            kills, report.final_exit = report.kills, None  # no more kills: finish the rest
+        if not report.problems:
+            run_until_done(input_path, workdir / "out", url, kills=kills, **common)  # type: ignore[arg-type]
         if report.final_exit is not None:
             check(input_path, workdir / "out", truth(url), report)
     return report
