@@ -31,6 +31,8 @@ from batch_runner.progress import make_progress
 from batch_runner.report import write_reports
 from batch_runner.runner import Runner, RunResult
 
+#: The demo simulator's carts and orders, in the demo's --out (simulator/persist.py).
+DEMO_SIM_STATE = "demo-simulator.json"
 #: After the first SIGINT/SIGTERM, in-flight requests get this long before they are cut off.
 GRACE_S = 30.0
 
@@ -314,19 +316,30 @@ def _print_summary(result: RunResult, md: Path, html: Path) -> None:
 
 async def _demo(out: Path | None, quiet: bool) -> int:
     from batch_runner.simulator import DEMO_SCRIPT, SimConfig, running_simulator
+    from batch_runner.simulator.persist import StateFileError
 
     out = out or Path("demo-out") / datetime.now().strftime("%Y%m%d-%H%M%S")
-    sample = resources.files("batch_runner") / "sample_orders.csv"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create --out {out}: {exc.strerror}") from None
+    # The simulator keeps its carts in --out, so a demo run again into it resumes like a night.
     sim_config = SimConfig(
         profile="happy", seed=7, strict_rps=20.0, default_rps=200.0,
         start_delay_s=0.3, placement_delay_s=1.5, script=DEMO_SCRIPT,
+        state_path=out / DEMO_SIM_STATE,
     )
-    async with running_simulator(sim_config) as sim:
-        _out(f"Built-in Rye simulator on {sim.url}; orders from {sample}")
-        with resources.as_file(sample) as sample_path:
-            settings = replace(
-                Settings(), input=sample_path, out=out, api_url=sim.url, api_key="demo-key",
-                shopper_ip="127.0.0.1", never_started_after_s=4.0, stuck_after_s=8.0,
-                poll_interval_s=0.5, strict_rps=20.0, default_rps=200.0, quiet=quiet,
-            )
-            return await run_job(settings, demo=True)
+    sample = resources.files("batch_runner") / "sample_orders.csv"
+    try:
+        async with running_simulator(sim_config) as sim:
+            resumed = " (resumed: it still knows this --out's carts)" if sim.resumed else ""
+            _out(f"Built-in Rye simulator on {sim.url}{resumed}; orders from {sample}")
+            with resources.as_file(sample) as sample_path:
+                settings = replace(
+                    Settings(), input=sample_path, out=out, api_url=sim.url, api_key="demo-key",
+                    shopper_ip="127.0.0.1", never_started_after_s=4.0, stuck_after_s=8.0,
+                    poll_interval_s=0.5, strict_rps=20.0, default_rps=200.0, quiet=quiet,
+                )
+                return await run_job(settings, demo=True)
+    except StateFileError as exc:  # raised only while loading, before anything is sent
+        raise ConfigError(f"{exc}; use a new --out for a new demo") from None
