@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -22,7 +24,6 @@ import anyio
 from batch_runner import __version__
 from batch_runner.client import check_api_url
 from batch_runner.config import ENV_API_KEY, Settings, load_settings
-from batch_runner.core.model import OrderStatus
 from batch_runner.errors import BatchRunnerError, ConfigError, InputError, UsageError
 from batch_runner.journal import Journal, locked
 from batch_runner.load import summarize
@@ -30,6 +31,9 @@ from batch_runner.logs import RedactSecrets, setup_logging
 from batch_runner.progress import make_progress
 from batch_runner.report import write_reports
 from batch_runner.runner import Runner, RunResult
+from batch_runner.summary import already_finished_line
+from batch_runner.unfinished import already_finished
+from batch_runner.wrapup import finish_run
 
 #: The demo simulator's carts and orders, in the demo's --out (simulator/persist.py).
 DEMO_SIM_STATE = "demo-simulator.json"
@@ -99,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code or 0)
     try:
-        return _dispatch(args)
+        return _dispatch(args, list(sys.argv[1:] if argv is None else argv))
     except BatchRunnerError as exc:
         _error(exc)
         return exc.exit_code
@@ -134,13 +138,14 @@ def _single_error(group: BaseExceptionGroup[BaseException]) -> BatchRunnerError 
     return ours[0] if ours and len(ours) == len(leaves) else None
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
     match args.command:
         case "run":
             overrides = {name: getattr(args, name) for name in _RUN_FLAGS}
             overrides.update(input=args.input, out=args.out, quiet=args.quiet)
             settings = load_settings(job_file=args.job, overrides=overrides, env=os.environ)
-            return anyio.run(run_job, settings)
+            resume = shlex.join(["batch-runner", *argv])  # the same command resumes the run
+            return anyio.run(partial(run_job, resume_command=resume), settings)
         case "demo":
             return anyio.run(_demo, args.out, args.quiet)
         case "simulate":
@@ -178,10 +183,14 @@ def _check_run_settings(settings: Settings) -> tuple[Path, Path]:
     return settings.input, settings.out
 
 
-async def run_job(settings: Settings, *, demo: bool = False) -> int:
-    """Run one job to its end (or a stop) and print the summary; returns the exit status."""
+async def run_job(settings: Settings, *, demo: bool = False, resume_command: str | None = None) -> int:
+    """Run one job to its end (or a stop) and print the summary; returns the exit status.
+
+    `resume_command` is the command line that resumes the job, for the summary and the report."""
     input_path, out = _check_run_settings(settings)
     logger = setup_logging(fmt=settings.log_format, quiet=settings.quiet, secrets=[settings.api_key])
+    command = RedactSecrets([settings.api_key]).clean(
+        resume_command or shlex.join(["batch-runner", "run", str(input_path), "--out", str(out)]))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -189,6 +198,9 @@ async def run_job(settings: Settings, *, demo: bool = False) -> int:
     with locked(out):
         journal = Journal.open(out, input_path, check_siblings=not demo)
         try:
+            if (finished := already_finished(out, input_path)) is not None:
+                _out(already_finished_line(sum(finished.values())))
+                return RunResult(counts=finished).exit_code
             shown = not settings.quiet and settings.progress != "none"
             # A whole pass over the file: only when a total or a deadline will be shown.
             summary = summarize(input_path) if shown or settings.deadline else None
@@ -204,9 +216,13 @@ async def run_job(settings: Settings, *, demo: bool = False) -> int:
                 progress.close()
         finally:
             journal.close()
-        md, html = write_reports(out)
-    _print_summary(result, md, html)
-    return result.exit_code
+        lines, code = finish_run(
+            out_dir=out, input_path=input_path, counts=result.counts,
+            interrupted=result.interrupted, stop_reason=result.stop_reason,
+            exit_code=result.exit_code, resume_command=command)
+    for line in lines:
+        _out(line)
+    return code
 
 
 async def _run_with_signals(runner: Runner, journal: Journal) -> RunResult:
@@ -302,18 +318,6 @@ def _report(out: Path) -> int:
     return 0
 
 
-def _print_summary(result: RunResult, md: Path, html: Path) -> None:
-    total = sum(result.counts.values())
-    parts = ", ".join(
-        f"{result.counts[s]} {s.value}" for s in OrderStatus if result.counts.get(s)
-    )
-    state = "interrupted (rerun the same command to resume)" if result.interrupted else "finished"
-    _out(f"\nRun {state}: {total} orders in the ledger: {parts or 'none'}")
-    _out(f"  ledger: {result.out_dir / 'ledger.jsonl'} and ledger.csv")
-    _out(f"  report: {md}")
-    _out(f"          {html}")
-
-
 async def _demo(out: Path | None, quiet: bool) -> int:
     from batch_runner.simulator import DEMO_SCRIPT, SimConfig, running_simulator
     from batch_runner.simulator.persist import StateFileError
@@ -340,6 +344,7 @@ async def _demo(out: Path | None, quiet: bool) -> int:
                     shopper_ip="127.0.0.1", never_started_after_s=4.0, stuck_after_s=8.0,
                     poll_interval_s=0.5, strict_rps=20.0, default_rps=200.0, quiet=quiet,
                 )
-                return await run_job(settings, demo=True)
+                command = ["batch-runner", "demo", "--out", str(out), *(["--quiet"] if quiet else [])]
+                return await run_job(settings, demo=True, resume_command=shlex.join(command))
     except StateFileError as exc:  # raised only while loading, before anything is sent
         raise ConfigError(f"{exc}; use a new --out for a new demo") from None

@@ -60,6 +60,14 @@ class RunStats:
     stop_reason: str | None = None  #: that stop in one sentence
     strict_shared: bool | None = None  #: learned: createCart and submitCart share one bucket
     strict_by_operation: dict[str, int] = field(default_factory=dict)  #: Strict requests per operation
+    runs: int = 1  #: how many runs went into this --out (1 + resumes)
+    active_s: float | None = None  #: seconds spent running, all runs added (the chart's time axis)
+    run_starts: tuple[float, ...] = ()  #: where each resumed run starts on that axis
+    #: Unfinished orders when the last run stopped early, by where they stopped
+    #: (core.unfinished.StopPoint); None when not counted (finished, or the input was unreadable).
+    unfinished: int | None = None
+    unfinished_by_point: dict[str, int] = field(default_factory=dict)
+    resume_command: str | None = None  #: the command that resumes this run (the same one)
 
 
 class LedgerWriter:
@@ -148,6 +156,13 @@ def read_ledger(path: Path) -> Iterator[LedgerRecord]:
             # else: whole JSON but no newline: torn just before its newline; skip like any torn tail
 
 
+def ledger_key(record: LedgerRecord) -> tuple[str, str]:
+    """What makes a ledger line one input entry's: its line for an INVALID one, else its order_id."""
+    if record.invalid is not None:
+        return ("invalid", str(record.invalid.line))
+    return ("order", record.order_id or "")
+
+
 def ledger_order_ids(path: Path) -> set[str]:
     """The order ids the ledger already holds (INVALID records without an id are left out)."""
     return {r.order_id for r in read_ledger(path) if r.order_id is not None}
@@ -213,6 +228,7 @@ def read_run_stats(path: Path) -> RunStats | None:
         raw = orjson.loads(path.read_bytes())
         known = {k: v for k, v in raw.items() if k in _STATS_FIELDS}  # newer files: extra keys
         known["throughput"] = tuple((float(t), int(n)) for t, n in known.get("throughput", ()))
+        known["run_starts"] = tuple(float(t) for t in known.get("run_starts", ()))
         return RunStats(**known)
     except (OSError, ValueError, TypeError, AttributeError):
         return None

@@ -1,0 +1,39 @@
+"""After a run: count what it left unfinished, record it, write the reports, compose the summary.
+
+The order matters: run_stats.json gets the unfinished counts and the resume command before the
+reports are rendered from it, so report.md, report.html, run_stats.json and stdout agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from batch_runner.core.model import OrderStatus
+from batch_runner.core.stop import StopReason
+from batch_runner.report import write_reports
+from batch_runner.summary import Stop, need_a_person, run_summary
+from batch_runner.unfinished import record_in_stats, scan
+
+
+def finish_run(*, out_dir: Path, input_path: Path, counts: Mapping[OrderStatus, int],
+               interrupted: bool, stop_reason: StopReason | None, exit_code: int,
+               resume_command: str) -> tuple[list[str], int]:
+    """Write the reports of the run in `out_dir`; return the stdout summary and the exit status.
+
+    A stop that came when every order was already final left nothing unfinished: the run is
+    reported as finished, with the exit status of a finished run."""
+    unfinished = scan(out_dir, input_path) if interrupted else None
+    if unfinished is not None and unfinished.input_read and not unfinished.count:
+        unfinished, interrupted = None, False
+        exit_code = 1 if need_a_person(counts) else 0
+    record_in_stats(out_dir, unfinished, resume_command, finished=not interrupted)
+    md, html = write_reports(out_dir, unfinished=unfinished)
+    stop = None
+    if interrupted:
+        stop = (Stop(kind=str(stop_reason.kind), message=stop_reason.message) if stop_reason
+                else Stop(kind="interrupted", message="stopped at once by a second signal"))
+    lines = run_summary(counts, exit_code=exit_code, out_dir=out_dir, report_md=md,
+                        report_html=html, resume_command=resume_command,
+                        unfinished=unfinished, stop=stop)
+    return lines, exit_code
