@@ -246,11 +246,9 @@ th,td{border-bottom:1px solid var(--rule);padding:5px 8px;text-align:left;vertic
  font-size:13px}
 th{background:var(--soft);font-size:11px;text-transform:uppercase;letter-spacing:.04em;
  white-space:nowrap}
-td code{white-space:nowrap}td a{overflow-wrap:anywhere}
-table.actions{table-layout:fixed;min-width:980px}
-table.actions th.order{width:12%}table.actions th.who{width:17%}
-table.actions th.what{width:29%}table.actions th.id{width:15%}
-table.unfinished{min-width:560px}
+td code,td .email{white-space:nowrap}td a[href^="https"]{overflow-wrap:anywhere}
+table.actions{min-width:820px}table.actions td.what{min-width:15em}
+table.unfinished{min-width:560px}table.facts td{overflow-wrap:anywhere}
 .stopped{border:1px solid #e5b4b4;border-left:6px solid #c62828;border-radius:6px;
  background:#fdf3f3;padding:4px 14px 10px;margin:14px 0}
 .stopped h2{color:#c62828;margin:10px 0 6px}.stopped table{background:#fff}
@@ -276,7 +274,8 @@ svg .ceiling{fill:none;stroke:#9a9aa0;stroke-dasharray:5 4}svg .resumed{stroke:#
  a{color:inherit;text-decoration:none}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
-#: With table-layout:fixed the header cells set the widths, so every group's columns line up.
+#: Ids never wrap inside (a Rye order id may break after its hyphens); a narrow screen scrolls
+#: the table sideways instead.
 ACTION_COLUMNS = ('<thead><tr><th class="order">order</th><th class="who">buyer</th>'
                   '<th class="what">what happened</th>'
                   '<th class="id">cart id</th><th class="id">Rye order id</th><th>items</th>'
@@ -292,8 +291,10 @@ def _lines(values: Iterable[str]) -> str:
     return "".join(f"<div>{v}</div>" for v in values)
 
 
-def _codes(values: Iterable[str]) -> str:
-    return _lines(f"<code>{_e(v)}</code>" for v in values)
+def _codes(values: Iterable[str], *, hyphens: bool = False) -> str:
+    """Ids as code; with `hyphens`, a line may break after a hyphen (UUIDs) and nowhere else."""
+    return _lines(f"<code>{_e(v).replace('-', '-<wbr>') if hyphens else _e(v)}</code>"
+                  for v in values)
 
 
 def _link(url: str) -> str:
@@ -306,7 +307,9 @@ def _link(url: str) -> str:
 def _who(buyer: Buyer | None) -> str:
     if buyer is None:
         return '<span class="muted">(unknown)</span>'
-    email = f'<div><a href="mailto:{_e(buyer.email)}">{_e(buyer.email)}</a></div>' if buyer.email else ""
+    shown = _e(buyer.email).replace("@", "<wbr>@")  # breaks before the @, if anywhere
+    email = (f'<div><a class="email" href="mailto:{_e(buyer.email)}">{shown}</a></div>'
+             if buyer.email else "")
     return f"<div>{_e(buyer.name)}</div>{email}"
 
 
@@ -316,9 +319,11 @@ def _html_action(a: Action, buyers: Mapping[BuyerKey, Buyer] | None) -> str:
     if a.where:
         detail.append(f"<code>{_e(a.where)}</code>")
     detail += [_e(r) for r in a.reasons]
-    cells = [_codes([a.order_id or "(no order id)"]), _who(_buyer_of(a, buyers)), _lines(detail),
-             _codes(a.cart_ids), _codes(a.rye_order_ids), _codes(a.products)]
-    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    cells = [_codes([a.order_id or "(no order id)"]), _who(_buyer_of(a, buyers)),
+             _lines(detail), _codes(a.cart_ids), _codes(a.rye_order_ids, hyphens=True),
+             _codes(a.products)]
+    classes = ("", "", ' class="what"', "", "", "")
+    return "<tr>" + "".join(f"<td{k}>{c}</td>" for k, c in zip(classes, cells, strict=True)) + "</tr>"
 
 
 def _html_actions(s: Summary, buyers: Mapping[BuyerKey, Buyer] | None) -> str:
