@@ -112,12 +112,9 @@ def line_chart(
 
     line = " ".join(xy(t, n) for t, n in points)
     area = f"{xy(points[0][0], 0)} {line} {xy(points[-1][0], 0)}"
-    # Whatever is drawn in the plot is clipped to it: no line can run past the axes.
-    body = [(f'<clipPath id="plot"><rect x="{left}" y="{top}" width="{right - left}" '
-            f'height="{bottom - top}"/></clipPath>'),
-            _axes(x_max, y_max, unit, box),
+    body = [_axes(x_max, y_max, unit, box),
             f'<polygon points="{area}" class="area"/>',
-            f'<polyline points="{line}" class="line" clip-path="url(#plot)"/>']
+            f'<polyline points="{line}" class="line"/>']
     for mark in marks:
         if 0 < mark < points[-1][0]:
             x = xy(mark, 0).split(",")[0]
@@ -125,7 +122,7 @@ def line_chart(
     if ceiling_per_s and ceiling_per_s > 0:
         t_end = min(points[-1][0], y_max / ceiling_per_s)
         body.append(f'<polyline points="{xy(0, 0)} {xy(t_end, t_end * ceiling_per_s)}" '
-                    'class="ceiling" clip-path="url(#plot)"/>'
+                    'class="ceiling"/>'
                     f'<text x="{left}" y="{bottom + 32}" class="legend">'
                     "dashed: fastest the Strict budget allows</text>")
     return _svg(bottom + 38, label, "".join(body))
