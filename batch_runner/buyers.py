@@ -12,15 +12,18 @@ line the ledger names (the buyer of the block of rows that line belongs to).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from batch_runner.errors import InputError
+from batch_runner.core.model import ItemOutcome, LedgerRecord
+from batch_runner.core.rollup import actions_of
+from batch_runner.errors import BatchRunnerError, InputError
 from batch_runner.load import _csv_records, _is_jsonl  # the loader's own reading of the file
+from batch_runner.unfinished import run_input
 
 BuyerKey = str | int  #: an order id, or the input line of an INVALID entry
 
@@ -86,3 +89,18 @@ def lookup(path: Path, *, order_ids: Collection[str], lines: Collection[int]) ->
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     return buyers
+
+
+def for_actions(out_dir: Path, records: Iterable[LedgerRecord]) -> dict[BuyerKey, Buyer] | None:
+    """The buyers of the action list's orders, read from the input of the run in `out_dir`;
+    None when it is gone or changed since the run (no buyer is better than a wrong one)."""
+    actions = [a for r in records for a in actions_of(r)]
+    ids = {a.order_id for a in actions if a.order_id and a.outcome is not ItemOutcome.INVALID}
+    lines = {a.line for a in actions if a.line is not None}
+    path = run_input(out_dir) if ids or lines else None
+    if path is None:
+        return None
+    try:
+        return lookup(path, order_ids=ids, lines=lines)
+    except BatchRunnerError:
+        return None

@@ -21,10 +21,10 @@ from batch_runner import buyers as buyer_io
 from batch_runner import charts, report_unfinished
 from batch_runner.buyers import Buyer, BuyerKey
 from batch_runner.core.model import ItemOutcome, LedgerRecord, OrderStatus
-from batch_runner.core.rollup import Action, Summary, actions_of, summarize
+from batch_runner.core.rollup import Action, Summary, summarize
 from batch_runner.core.unfinished import Unfinished
-from batch_runner.errors import BatchRunnerError
-from batch_runner.journal import JOURNAL_NAME, file_sha256, read_states
+from batch_runner.errors import JournalError
+from batch_runner.journal import JOURNAL_NAME
 from batch_runner.ledger import (
     LEDGER_CSV_NAME,
     LEDGER_NAME,
@@ -36,6 +36,7 @@ from batch_runner.ledger import (
 )
 from batch_runner.mdtext import code as _code
 from batch_runner.mdtext import md as _md
+from batch_runner.report_style import CSS
 from batch_runner.summary import Stop
 from batch_runner.summary import headline as run_headline
 from batch_runner.unfinished import scan as scan_unfinished
@@ -226,54 +227,6 @@ def render_markdown(records: Iterable[LedgerRecord], stats: RunStats | None, *,
 
 # -------------------------------------------------------------------------------------- HTML
 
-CSS = """
-:root{--ink:#1d1d1f;--muted:#66666b;--rule:#d9d9de;--soft:#f4f4f6}
-*{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);
- margin:0 auto;padding:24px 32px 48px;max-width:1100px}
-h1{font-size:22px;margin:0}h1 .stop{color:#c62828}h2{font-size:17px;margin:30px 0 8px}
-h3{font-size:15px;margin:18px 0 4px;padding-left:10px;border-left:5px solid var(--c)}
-h3 small{font-weight:normal;color:var(--muted);font-size:13px;margin-left:6px}
-.sub{color:var(--muted);margin:2px 0 12px}.headline{font-size:16px;margin:4px 0}
-.muted{color:var(--muted)}
-.cards{display:flex;flex-wrap:wrap;gap:8px;margin:14px 0 6px}
-.card{border:1px solid var(--rule);border-top:4px solid var(--c);border-radius:6px;
- padding:6px 14px;min-width:120px}.card b{display:block;font-size:22px}
-.card span{font-size:12px;color:var(--muted)}
-.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;margin:4px 0 8px}
-table{border-collapse:collapse;width:100%;margin:0}
-th,td{border-bottom:1px solid var(--rule);padding:5px 8px;text-align:left;vertical-align:top;
- font-size:13px}
-th{background:var(--soft);font-size:11px;text-transform:uppercase;letter-spacing:.04em;
- white-space:nowrap}
-td code,td .email{white-space:nowrap}td a[href^="https"]{overflow-wrap:anywhere}
-table.actions{min-width:820px}table.actions td.what{min-width:15em}
-table.unfinished{min-width:560px}table.facts td{overflow-wrap:anywhere}
-.stopped{border:1px solid #e5b4b4;border-left:6px solid #c62828;border-radius:6px;
- background:#fdf3f3;padding:4px 14px 10px;margin:14px 0}
-.stopped h2{color:#c62828;margin:10px 0 6px}.stopped table{background:#fff}
-pre{background:var(--soft);padding:8px 10px;border-radius:4px;overflow-x:auto;
- font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-td.n{text-align:right;font-variant-numeric:tabular-nums;width:6em}
-table.facts td:first-child{color:var(--muted);white-space:nowrap;width:1%}
-code{font:12px/1.35 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-td div+div{margin-top:2px}a{color:#0b57d0}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(380px,100%),1fr));
- gap:12px 32px;align-items:start}.grid>*{min-width:0}
-figure{margin:0}figcaption,.grid h4{font-weight:600;margin:0 0 4px;font-size:14px}
-svg.chart{width:100%;height:auto;max-width:520px}
-svg.chart text{font:11px system-ui,sans-serif;fill:var(--ink)}
-svg .grid{stroke:#ececf0}svg .axis{stroke:#9a9aa0}
-svg .line{fill:none;stroke:#1565c0;stroke-width:2}svg .area{fill:#1565c0;fill-opacity:.12}
-svg .ceiling{fill:none;stroke:#9a9aa0;stroke-dasharray:5 4}svg .resumed{stroke:#c62828;stroke-dasharray:2 3}
-@media (max-width:640px){body{padding:14px 12px 32px}h1{font-size:19px}
- .card{min-width:0;flex:1 1 40%}}
-@media print{body{padding:0;max-width:none;font-size:11px}
- @page{margin:12mm}
- h2,h3{break-after:avoid}tr,figure,.card{break-inside:avoid}
- a{color:inherit;text-decoration:none}
- *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
-"""
 #: Ids never wrap inside (a Rye order id may break after its hyphens); a narrow screen scrolls
 #: the table sideways instead.
 ACTION_COLUMNS = ('<thead><tr><th class="order">order</th><th class="who">buyer</th>'
@@ -429,25 +382,6 @@ def _needs_scan(out_dir: Path, stats: RunStats | None) -> bool:
     return not finished and (out_dir / JOURNAL_NAME).exists()
 
 
-def buyers_for(out_dir: Path, records: Iterable[LedgerRecord]) -> Mapping[BuyerKey, Buyer] | None:
-    """The buyers of the action list's orders, read from the run's input; None if it is gone
-    or changed since the run (then no buyer is better than a wrong one)."""
-    actions = [a for r in records for a in actions_of(r)]
-    ids = {a.order_id for a in actions if a.order_id and a.outcome is not ItemOutcome.INVALID}
-    lines = {a.line for a in actions if a.line is not None}
-    journal = out_dir / JOURNAL_NAME
-    if not (ids or lines) or not journal.exists():
-        return None
-    try:
-        named, digest, _ = read_states(journal)
-        path = Path(named) if named else None
-        if path is None or not path.is_file() or file_sha256(path) != digest:
-            return None
-        return buyer_io.lookup(path, order_ids=ids, lines=lines)
-    except (BatchRunnerError, OSError):
-        return None
-
-
 def write_reports(out_dir: Path, *, unfinished: Unfinished | None = None) -> tuple[Path, Path]:
     """Write report.md, report.html and ledger.csv from DIR/ledger.jsonl (+ run_stats.json).
 
@@ -457,8 +391,11 @@ def write_reports(out_dir: Path, *, unfinished: Unfinished | None = None) -> tup
     ledger = out_dir / LEDGER_NAME
     stats = read_run_stats(out_dir / RUN_STATS_NAME)
     if unfinished is None and _needs_scan(out_dir, stats):
-        unfinished = scan_unfinished(out_dir)
-    buyers = buyers_for(out_dir, read_ledger(ledger))
+        try:
+            unfinished = scan_unfinished(out_dir)
+        except JournalError:  # a damaged journal: the report says the orders cannot be listed
+            unfinished = None
+    buyers = buyer_io.for_actions(out_dir, read_ledger(ledger))
     md, page = out_dir / REPORT_MD_NAME, out_dir / REPORT_HTML_NAME
     for path, text in (
         (md, render_markdown(read_ledger(ledger), stats, unfinished=unfinished, buyers=buyers)),

@@ -47,7 +47,7 @@ def markdown(stop: Stop, unfinished: Unfinished | None, stats: RunStats | None) 
            "sent twice, carts in flight are polled, not resent:"), "",
            f"    {_command(stats)}", ""]
     if unfinished is None:
-        return [*out, "The unfinished orders could not be listed (no journal in this directory).", ""]
+        return [*out, "The unfinished orders could not be listed (no readable journal in this directory).", ""]
     if unfinished.note:
         out += [f"({unfinished.note}.)", ""]
     out += [f"{points_text(unfinished)}.", "",
@@ -79,7 +79,7 @@ def html_section(stop: Stop, unfinished: Unfinished | None, stats: RunStats | No
             "nothing finished is sent twice, carts in flight are polled, not resent:</p>"
             f"<pre>{_e(_command(stats))}</pre>")
     if unfinished is None:
-        return head + "<p>The unfinished orders could not be listed (no journal here).</p></section>"
+        return head + "<p>The unfinished orders could not be listed (no readable journal here).</p></section>"
     rows = []
     for o in unfinished.listed:
         gen = f" (replacement {o.generation})" if o.generation else ""

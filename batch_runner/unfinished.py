@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import orjson
+
 from batch_runner.core.model import InvalidOrder, Order, OrderStatus
 from batch_runner.core.unfinished import (
     CartFacts,
@@ -64,6 +66,20 @@ def _input_problem(input_path: Path | None, digest: str | None, *, check: bool) 
     if check and digest is not None and file_sha256(input_path) != digest:
         return f"the input file {input_path} changed since the run"
     return None
+
+
+def run_input(out_dir: Path) -> Path | None:
+    """The input file of the run in `out_dir`, from the journal's first line, if it is still
+    there unchanged (same sha256 as when the run started); else None."""
+    try:
+        with (out_dir / JOURNAL_NAME).open("rb") as handle:
+            header = orjson.loads(handle.readline())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(header, dict) or not isinstance(header.get("input"), str):
+        return None
+    path = Path(header["input"])
+    return path if _input_problem(path, header.get("sha256"), check=True) is None else None
 
 
 def scan(out_dir: Path, input_path: Path | None = None, *, limit: int = LIST_LIMIT) -> Unfinished:
