@@ -6,23 +6,31 @@ reports are rendered from it, so report.md, report.html, run_stats.json and stdo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 from batch_runner.core.model import OrderStatus
 from batch_runner.core.stop import StopReason
+from batch_runner.ledger import LEDGER_NAME, read_ledger
 from batch_runner.report import write_reports
 from batch_runner.summary import Stop, need_a_person, run_summary
 from batch_runner.unfinished import record_in_stats, scan
 
 
-def finish_run(*, out_dir: Path, input_path: Path, counts: Mapping[OrderStatus, int],
-               interrupted: bool, stop_reason: StopReason | None, exit_code: int,
+def _ledger_counts(out_dir: Path) -> dict[OrderStatus, int]:
+    counts: dict[OrderStatus, int] = {}
+    for record in read_ledger(out_dir / LEDGER_NAME):
+        counts[record.status] = counts.get(record.status, 0) + 1
+    return counts
+
+
+def finish_run(*, out_dir: Path, input_path: Path, interrupted: bool,
+               stop_reason: StopReason | None, exit_code: int,
                resume_command: str) -> tuple[list[str], int]:
     """Write the reports of the run in `out_dir`; return the stdout summary and the exit status.
 
     A stop that came when every order was already final left nothing unfinished: the run is
     reported as finished, with the exit status of a finished run."""
+    counts = _ledger_counts(out_dir)  # the ledger is the truth, also after a hard stop
     unfinished = scan(out_dir, input_path) if interrupted else None
     if unfinished is not None and unfinished.input_read and not unfinished.count:
         unfinished, interrupted = None, False
