@@ -42,8 +42,10 @@ def headline(counts: Mapping[OrderStatus, int], unfinished: Unfinished | None,
     """The run in one phrase: `18 PLACED, 7 need a person`, led by the early stop if any."""
     placed = counts.get(OrderStatus.PLACED, 0)
     todo = need_a_person(counts)
-    parts = [f"{n(placed)} PLACED", f"{n(todo)} need a person" if todo else "nothing to do"]
-    if stop is None and unfinished is None:
+    stopped = stop is not None or unfinished is not None
+    # "nothing to do" only for a finished run: a stopped one still has its unfinished orders.
+    parts = [f"{n(placed)} PLACED", f"{n(todo)} need a person" if todo or stopped else "nothing to do"]
+    if not stopped:
         return ", ".join(parts)
     kind = f" ({stop.kind.replace('_', ' ')})" if stop else ""
     if unfinished is not None and unfinished.input_read:

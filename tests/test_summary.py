@@ -33,6 +33,14 @@ def test_subject_of_a_stopped_run_leads_with_the_stop_and_the_unfinished_count()
                     "8 PLACED, 2 need a person, exit 3")
 
 
+def test_a_run_stopped_before_anything_finished_never_says_nothing_to_do() -> None:
+    """Zero in the ledger and everything unfinished is not a quiet night."""
+    unfinished = tally([], count=25, input_read=True, limit=10)
+    line = subject({}, exit_code=3, unfinished=unfinished, stop=Stop(kind="outage", message="API away"))
+    assert line == ("batch-runner: STOPPED EARLY (outage): 25 of 25 orders unfinished, 0 PLACED, "
+                    "0 need a person, exit 3")
+
+
 def test_the_summary_lists_where_unfinished_orders_stopped_and_how_to_resume() -> None:
     """After the subject: the reason, the counts by stop point, the orders, the same command."""
     orders = [UnfinishedOrder(order_id=f"N-{i}", line=i + 1, point=StopPoint.NOT_STARTED)
