@@ -33,7 +33,7 @@ from batch_runner.report import write_reports
 from batch_runner.runner import Runner, RunResult
 from batch_runner.summary import already_finished_line
 from batch_runner.unfinished import already_finished
-from batch_runner.wrapup import finish_run
+from batch_runner.wrapup import finish_run, settle_finished
 
 #: The demo simulator's carts and orders, in the demo's --out (simulator/persist.py).
 DEMO_SIM_STATE = "demo-simulator.json"
@@ -199,6 +199,7 @@ async def run_job(settings: Settings, *, demo: bool = False, resume_command: str
         journal = Journal.open(out, input_path, check_siblings=not demo)
         try:
             if (finished := already_finished(out, input_path)) is not None:
+                settle_finished(out)
                 _out(already_finished_line(sum(finished.values())))
                 return RunResult(counts=finished).exit_code
             shown = not settings.quiet and settings.progress != "none"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from batch_runner.core.model import OrderStatus
 from batch_runner.core.stop import StopReason
-from batch_runner.ledger import LEDGER_NAME, read_ledger
+from batch_runner.ledger import LEDGER_NAME, RUN_STATS_NAME, read_ledger, read_run_stats
 from batch_runner.report import write_reports
 from batch_runner.summary import Stop, need_a_person, run_summary
 from batch_runner.unfinished import record_in_stats, scan
@@ -45,3 +45,14 @@ def finish_run(*, out_dir: Path, input_path: Path, interrupted: bool,
                         report_html=html, resume_command=resume_command,
                         unfinished=unfinished, stop=stop)
     return lines, exit_code
+
+
+def settle_finished(out_dir: Path) -> None:
+    """A job found finished on a rerun whose last run did not record its end (killed after its
+    last ledger line, or told to stop as its last order finished): record the end and render
+    the reports again, so they do not keep saying it stopped early. Sends nothing."""
+    stats = read_run_stats(out_dir / RUN_STATS_NAME)
+    if stats is not None and stats.finished_at and not stats.interrupted:
+        return
+    record_in_stats(out_dir, None, "", finished=True)
+    write_reports(out_dir)

@@ -10,13 +10,17 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
 import orjson
+import pytest
 
+from batch_runner.ledger import read_run_stats, write_run_stats
+from batch_runner.report import write_reports
 from batch_runner.simulator import SimConfig, running_simulator
-from tests.pipeline.conftest import order, write_jsonl
+from tests.pipeline.conftest import SIM_FAST, order, run, settings_for, strict_requests, write_jsonl
 
 ORDERS = 30
 
@@ -79,3 +83,32 @@ async def test_sigterm_halfway_leaves_a_report_that_leads_with_the_unfinished(tm
         f"already finished: {ORDERS} orders in the ledger, nothing sent"]
     assert b"progress" not in third.stderr  # no progress bar or line for a run with nothing to do
     assert strict_after == strict_before
+
+
+async def test_a_stop_that_came_after_the_last_order_is_settled_by_the_rerun(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """run_stats.json says stopped, yet every order is in the ledger (the stop came as the last
+    one finished, or the process was killed right after it): the rerun prints the one line,
+    sends nothing, and the report no longer says it stopped early."""
+    async with running_simulator(SimConfig(profile="happy", seed=2, **SIM_FAST)) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order(f"L-{n}", ("AMAZON", f"B0LAST{n}")) for n in range(3)])
+        settings = settings_for(sim, tmp_path, path)
+        code, _ = await run(settings)
+        stats_path = tmp_path / "out" / "run_stats.json"
+        stats = read_run_stats(stats_path)
+        assert stats is not None
+        write_run_stats(stats_path, replace(stats, interrupted=True, stop_kind="interrupted",
+                                            stop_reason="interrupted by a signal"))
+        write_reports(tmp_path / "out")
+        assert "STOPPED EARLY" in (tmp_path / "out" / "report.md").read_text()
+        capsys.readouterr()
+        sent = len(strict_requests(sim))
+        again, _ = await run(settings)
+        assert len(strict_requests(sim)) == sent
+    assert (code, again) == (0, 0)
+    assert capsys.readouterr().out == "already finished: 3 orders in the ledger, nothing sent\n"
+    assert (tmp_path / "out" / "report.md").read_text().startswith("# batch-runner report: 3 PLACED, nothing to do")
+    settled = read_run_stats(stats_path)
+    assert settled is not None
+    assert not settled.interrupted
