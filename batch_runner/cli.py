@@ -218,8 +218,8 @@ async def run_job(settings: Settings, *, demo: bool = False, resume_command: str
         finally:
             journal.close()
         lines, code = finish_run(
-            out_dir=out, input_path=input_path, interrupted=result.interrupted, stop_reason=result.stop_reason,
-            exit_code=result.exit_code, resume_command=command)
+            out_dir=out, input_path=input_path, interrupted=result.interrupted,
+            stop_reason=result.stop_reason, exit_code=result.exit_code, resume_command=command)
     for line in lines:
         _out(line)
     return code
