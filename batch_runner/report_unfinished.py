@@ -50,7 +50,7 @@ def markdown(stop: Stop, unfinished: Unfinished | None, stats: RunStats | None) 
         return [*out, "The unfinished orders could not be listed (no readable journal in this directory).", ""]
     if unfinished.note:
         out += [f"({unfinished.note}.)", ""]
-    out += [f"{points_text(unfinished)}.", "",
+    out += [f"Where they stopped: {points_text(unfinished)}.", "",
             "| order | input line | where it stopped | cart |", "| --- | --- | --- | --- |"]
     for order in unfinished.listed:
         cart = code(order.cart_id) if order.cart_id else ""
@@ -88,7 +88,7 @@ def html_section(stop: Stop, unfinished: Unfinished | None, stats: RunStats | No
     if unfinished.unlisted:
         rows.append(f'<tr><td colspan="4">… and {n(unfinished.unlisted)} more, not started</td></tr>')
     note = f'<p class="muted">{_e(unfinished.note)}.</p>' if unfinished.note else ""
-    return (head + note + f"<p>{_e(points_text(unfinished))}.</p>"
+    return (head + note + f"<p>Where they stopped: {_e(points_text(unfinished))}.</p>"
             '<div class="scroll"><table class="unfinished"><thead><tr><th>order</th>'
             "<th>input line</th><th>where it stopped</th><th>cart</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table></div></section>")

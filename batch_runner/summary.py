@@ -75,13 +75,14 @@ def where_text(order: UnfinishedOrder) -> str:
 
 
 def points_text(unfinished: Unfinished) -> str:
-    return "; ".join(f"{n(v)} {LABELS[p]}" for p, v in unfinished.by_point.items())
+    """`submitted, waiting for Rye's answer: 2; not started: 8`, most urgent first."""
+    return "; ".join(f"{LABELS[p]}: {n(v)}" for p, v in unfinished.by_point.items())
 
 
 def unfinished_lines(unfinished: Unfinished, resume_command: str, *, limit: int = STDOUT_LIST) -> list[str]:
     """The unfinished orders, where each stopped, and the command that finishes them."""
-    lines = [(f"{n(unfinished.count)} order{'s' if unfinished.count != 1 else ''} unfinished: "
-             f"{points_text(unfinished) or 'none'}.")]
+    lines = [(f"{n(unfinished.count)} order{'s' if unfinished.count != 1 else ''} unfinished, "
+             f"by where they stopped: {points_text(unfinished) or 'none'}")]
     if unfinished.note:
         lines.append(f"  ({unfinished.note})")
     for order in unfinished.listed[:limit]:

@@ -307,7 +307,7 @@ def test_a_stopped_run_says_so_in_the_first_line_and_lists_the_unfinished() -> N
     section = md.split("## Stopped early: 40 orders unfinished", 1)[1].split("## What a person", 1)[0]
     assert "**Deadline 06:00 reached.**" in section
     assert "    batch-runner run --job jobs/nightly.toml" in section
-    assert "1 submitted, waiting for Rye's answer; 39 not started." in section
+    assert "Where they stopped: submitted, waiting for Rye's answer: 1; not started: 39." in section
     assert "| `LATE-1` | 90 | submitted, waiting for Rye's answer | `cart_late1` (replacement 1) |" in section
     assert "… and 38 more, not started" in section
     page = render_html(mixed_ledger(), _stopped_stats(), unfinished=_unfinished())

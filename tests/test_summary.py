@@ -55,7 +55,8 @@ def test_the_summary_lists_where_unfinished_orders_stopped_and_how_to_resume() -
     text = "\n".join(lines)
     assert lines[0].startswith("batch-runner: STOPPED EARLY (interrupted): 13 of 16 orders unfinished")
     assert "Stopped early: interrupted by a signal." in text
-    assert "13 orders unfinished: 1 cart created, not submitted; 12 not started." in text
+    assert ("13 orders unfinished, by where they stopped: cart created, not submitted: 1; "
+            "not started: 12") in text
     assert "  W-1 (input line 40): cart created, not submitted · cart cart_w (replacement 1)" in text
     assert "... and 3 more (report.md lists them)" in text
     assert "  batch-runner run in.csv --out runs/x" in text
