@@ -22,6 +22,8 @@ def nice_step(span: float, *, max_ticks: int = 5) -> float:
     if span <= 0 or not math.isfinite(span):
         return 1.0
     raw = span / max_ticks
+    if raw <= 0:  # a span so small that dividing it underflows to zero
+        return 1.0
     magnitude: float = 10.0 ** math.floor(math.log10(raw))
     return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
 
