@@ -30,7 +30,7 @@ def stop_of(stats: RunStats | None, unfinished: Unfinished | None) -> Stop | Non
 
 
 def _title(stop: Stop, unfinished: Unfinished | None) -> str:
-    if unfinished is None:
+    if unfinished is None or not (unfinished.count or unfinished.input_read):
         return "Stopped early"
     known = "" if unfinished.input_read else "at least "
     return f"Stopped early: {known}{n(unfinished.count)} order{'s' if unfinished.count != 1 else ''} unfinished"
