@@ -22,6 +22,8 @@ def nice_step(span: float, *, max_ticks: int = 5) -> float:
     if span <= 0 or not math.isfinite(span):
         return 1.0
     raw = span / max_ticks
+    if raw <= 0:  # a span so small that dividing it underflows to zero
+        return 1.0
     magnitude: float = 10.0 ** math.floor(math.log10(raw))
     return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
 
@@ -88,12 +90,14 @@ def _thin(points: list[tuple[float, int]], *, most: int = MAX_POINTS) -> list[tu
 
 
 def line_chart(
-    points: Sequence[tuple[float, int]], *, label: str, ceiling_per_s: float | None = None
+    points: Sequence[tuple[float, int]], *, label: str, ceiling_per_s: float | None = None,
+    marks: Sequence[float] = (),
 ) -> str:
     """Orders finished over time, with the Strict budget's ceiling as a dashed line if given.
 
     The ceiling is the fastest the orders could have finished had every Strict request gone to
     a createCart + submitCart pair: a line hugging it means the Strict tier was kept busy.
+    `marks` are times (seconds) drawn as vertical lines: where a resumed run starts.
     """
     points = _thin(sorted((t, n) for t, n in points if math.isfinite(t) and t >= 0))
     if len(points) < 2 or points[-1][0] <= 0:
@@ -113,6 +117,10 @@ def line_chart(
     body = [_axes(x_max, y_max, unit, box),
             f'<polygon points="{area}" class="area"/>',
             f'<polyline points="{line}" class="line"/>']
+    for mark in marks:
+        if 0 < mark < points[-1][0]:
+            x = xy(mark, 0).split(",")[0]
+            body.append(f'<line x1="{x}" y1="{top}" x2="{x}" y2="{bottom}" class="resumed"/>')
     if ceiling_per_s and ceiling_per_s > 0:
         t_end = min(points[-1][0], y_max / ceiling_per_s)
         body.append(f'<polyline points="{xy(0, 0)} {xy(t_end, t_end * ceiling_per_s)}" '

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sys
 import time
@@ -23,24 +24,27 @@ import anyio
 from batch_runner import __version__
 from batch_runner.client import check_api_url
 from batch_runner.config import CHOICES, ENV_API_KEY, Settings, load_settings
-from batch_runner.core.model import OrderStatus
 from batch_runner.core.proxy import proxy_urls
 from batch_runner.errors import BatchRunnerError, ConfigError, InputError, UsageError
 from batch_runner.helptext import RUN_EPILOG, parser_options
 from batch_runner.journal import Journal, locked
-from batch_runner.ledger import LEDGER_NAME
-from batch_runner.ledger_xlsx import LEDGER_XLSX_NAME, write_ledger_xlsx
+from batch_runner.ledger_xlsx import LEDGER_XLSX_NAME
 from batch_runner.live_schema import check_before_run
 from batch_runner.load import describe_invalid, file_format, summarize
 from batch_runner.logs import RedactSecrets, setup_logging, url_secrets
 from batch_runner.notify import check_network, run_notified, run_secrets
 from batch_runner.progress import make_progress
 from batch_runner.report import write_reports
-from batch_runner.retry_file import RetryFile, retry_file_command, write_retry_file
+from batch_runner.retry_file import retry_file_command
 from batch_runner.runner import Runner, RunResult
+from batch_runner.summary import already_finished_line
+from batch_runner.unfinished import already_finished
+from batch_runner.wrapup import finish_run, settle_finished, write_spreadsheet_and_retry
 
 #: The simulator's profiles (simulator.config.PROFILES; not imported: it pulls in the server).
 SIM_PROFILES = ("happy", "realistic", "chaos")
+#: The demo simulator's carts and orders, in the demo's --out (simulator/persist.py).
+DEMO_SIM_STATE = "demo-simulator.json"
 #: After the first SIGINT/SIGTERM, in-flight requests get this long before they are cut off.
 GRACE_S = 30.0
 
@@ -149,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     secrets: list[str] = []  # what error lines redact, beside the key: filled as settings are known
     try:
-        return _dispatch(args, secrets)
+        return _dispatch(args, secrets, list(sys.argv[1:] if argv is None else argv))
     except BatchRunnerError as exc:
         _error(exc, secrets)
         return exc.exit_code
@@ -186,7 +190,7 @@ def _single_error(group: BaseExceptionGroup[BaseException]) -> BatchRunnerError 
     return ours[0] if ours and len(ours) == len(leaves) else None
 
 
-def _dispatch(args: argparse.Namespace, secrets: list[str]) -> int:
+def _dispatch(args: argparse.Namespace, secrets: list[str], argv: list[str]) -> int:
     match args.command:
         case "run":
             overrides = {name: getattr(args, name) for name in _RUN_FLAGS}
@@ -195,7 +199,9 @@ def _dispatch(args: argparse.Namespace, secrets: list[str]) -> int:
             settings = load_settings(job_file=args.job, overrides=overrides, env=os.environ)
             secrets += run_secrets(settings, os.environ)
             check_network(settings, os.environ)
-            return anyio.run(partial(run_notified, settings, partial(run_job, settings),
+            resume = shlex.join(["batch-runner", *argv])  # the same command resumes the run
+            return anyio.run(partial(run_notified, settings,
+                                     partial(run_job, settings, resume_command=resume),
                                      env=os.environ))
         case "quote":
             from batch_runner.quote import run_quote
@@ -252,11 +258,16 @@ def _check_run_settings(settings: Settings) -> tuple[Path, Path]:
     return settings.input, settings.out
 
 
-async def run_job(settings: Settings, *, demo: bool = False) -> int:
-    """Run one job to its end (or a stop) and print the summary; returns the exit status."""
+async def run_job(settings: Settings, *, demo: bool = False, resume_command: str | None = None) -> int:
+    """Run one job to its end (or a stop) and print the summary; returns the exit status.
+
+    `resume_command` is the command line that resumes the job, for the summary and the report."""
     input_path, out = _check_run_settings(settings)
-    logger = setup_logging(fmt=settings.log_format, quiet=settings.quiet,
-                           secrets=run_secrets(settings, os.environ))
+    secrets = run_secrets(settings, os.environ)
+    logger = setup_logging(fmt=settings.log_format, quiet=settings.quiet, secrets=secrets)
+    # The resume command is shown in the summary and the report: no key or webhook token in it.
+    command = RedactSecrets(secrets).clean(
+        resume_command or shlex.join(["batch-runner", "run", str(input_path), "--out", str(out)]))
     schema_check = await check_before_run(settings, logger)  # before --out, lock or journal exist
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -265,6 +276,10 @@ async def run_job(settings: Settings, *, demo: bool = False) -> int:
     with locked(out):
         journal = Journal.open(out, input_path, check_siblings=not demo)
         try:
+            if (finished := already_finished(out, input_path)) is not None:
+                settle_finished(out)
+                _out(already_finished_line(sum(finished.values())))
+                return RunResult(counts=finished).exit_code
             shown = not settings.quiet and settings.progress != "none"
             # A whole pass over the file: only when a total or a deadline will be shown.
             summary = summarize(input_path) if shown or settings.deadline else None
@@ -280,21 +295,13 @@ async def run_job(settings: Settings, *, demo: bool = False) -> int:
                 progress.close()
         finally:
             journal.close()
-        retry = _spreadsheet_and_retry(out)
-        md, html = write_reports(out)
-    _print_summary(result, md, html, retry)
-    return result.exit_code
+        lines, code = finish_run(
+            out_dir=out, input_path=input_path, interrupted=result.interrupted,
+            stop_reason=result.stop_reason, exit_code=result.exit_code, resume_command=command)
+    for line in lines:
+        _out(line)
+    return code
 
-
-def _spreadsheet_and_retry(out: Path) -> RetryFile | None:
-    """ledger.xlsx, and the retry file before the reports that name it. A retry file that cannot
-    be written (its input moved or changed) is a warning: the run's own outcome stands."""
-    write_ledger_xlsx(out / LEDGER_NAME, out / LEDGER_XLSX_NAME)
-    try:
-        return write_retry_file(out)
-    except InputError as exc:
-        _err(f"warning: no retry file: {exc}")
-        return None
 
 
 async def _run_with_signals(runner: Runner, journal: Journal) -> RunResult:
@@ -386,7 +393,7 @@ def _validate(path: Path, strict_rps: float) -> int:
 def _report(out: Path) -> int:
     if not (out / "ledger.jsonl").is_file():
         raise UsageError(f"{out} holds no ledger.jsonl; give the --out directory of a run")
-    retry = _spreadsheet_and_retry(out)
+    retry = write_spreadsheet_and_retry(out)
     md, html = write_reports(out)
     _out(f"wrote {md}\nwrote {html}\nwrote {out / 'ledger.csv'}\nwrote {out / LEDGER_XLSX_NAME}")
     if retry is not None:
@@ -394,40 +401,33 @@ def _report(out: Path) -> int:
     return 0
 
 
-def _print_summary(result: RunResult, md: Path, html: Path, retry: RetryFile | None) -> None:
-    total = sum(result.counts.values())
-    parts = ", ".join(
-        f"{result.counts[s]} {s.value}" for s in OrderStatus if result.counts.get(s)
-    )
-    state = "interrupted (rerun the same command to resume)" if result.interrupted else "finished"
-    _out(f"\nRun {state}: {total} orders in the ledger: {parts or 'none'}")
-    if result.stop_reason is not None:
-        _out(f"  stopped: {result.stop_reason.message}")
-    _out(f"  ledger: {result.out_dir / 'ledger.jsonl'}, ledger.csv and ledger.xlsx")
-    if retry is not None:
-        _out(f"  retry:  {retry.path}: {retry.summary()}")
-        if retry.left_out:
-            _out(f"          {len(retry.left_out)} unreadable input line(s) are not in it: "
-                 f"`batch-runner retry-file {result.out_dir}` names them")
-    _out(f"  report: {md}")
-    _out(f"          {html}")
-
-
 async def _demo(out: Path | None, quiet: bool) -> int:
     from batch_runner.simulator import DEMO_SCRIPT, SimConfig, running_simulator
+    from batch_runner.simulator.persist import StateFileError
 
     out = out or Path("demo-out") / datetime.now().strftime("%Y%m%d-%H%M%S")
-    sample = resources.files("batch_runner") / "sample_orders.csv"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create --out {out}: {exc.strerror}") from None
+    # The simulator keeps its carts in --out, so a demo run again into it resumes like a night.
     sim_config = SimConfig(
         profile="happy", seed=7, strict_rps=20.0, default_rps=200.0,
         start_delay_s=0.3, placement_delay_s=1.5, script=DEMO_SCRIPT,
+        state_path=out / DEMO_SIM_STATE,
     )
-    async with running_simulator(sim_config) as sim:
-        _out(f"Built-in Rye simulator on {sim.url}; orders from {sample}")
-        with resources.as_file(sample) as sample_path:
-            settings = replace(
-                Settings(), input=sample_path, out=out, api_url=sim.url, api_key="demo-key",
-                shopper_ip="127.0.0.1", never_started_after_s=4.0, stuck_after_s=8.0,
-                poll_interval_s=0.5, strict_rps=20.0, default_rps=200.0, quiet=quiet,
-            )
-            return await run_job(settings, demo=True)
+    sample = resources.files("batch_runner") / "sample_orders.csv"
+    try:
+        async with running_simulator(sim_config) as sim:
+            resumed = " (resumed: it still knows this --out's carts)" if sim.resumed else ""
+            _out(f"Built-in Rye simulator on {sim.url}{resumed}; orders from {sample}")
+            with resources.as_file(sample) as sample_path:
+                settings = replace(
+                    Settings(), input=sample_path, out=out, api_url=sim.url, api_key="demo-key",
+                    shopper_ip="127.0.0.1", never_started_after_s=4.0, stuck_after_s=8.0,
+                    poll_interval_s=0.5, strict_rps=20.0, default_rps=200.0, quiet=quiet,
+                )
+                command = ["batch-runner", "demo", "--out", str(out), *(["--quiet"] if quiet else [])]
+                return await run_job(settings, demo=True, resume_command=shlex.join(command))
+    except StateFileError as exc:  # raised only while loading, before anything is sent
+        raise ConfigError(f"{exc}; use a new --out for a new demo") from None

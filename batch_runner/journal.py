@@ -320,3 +320,29 @@ def locked(out_dir: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def read_states(path: Path) -> tuple[str | None, str | None, dict[str, OrderState]]:
+    """(input path, input sha256, state of every order) from the journal at `path`, for reports.
+
+    Reads without writing: a torn last line is ignored, not cut, and the header is not held
+    against an input file. The states include orders whose ledger line was written since.
+
+    Raises:
+        JournalError: a line other than a torn last one is not a journal record.
+    """
+    states: dict[str, OrderState] = {}
+    header: dict[str, Any] = {}
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.endswith(b"\n"):
+                break  # torn by a crash mid-append: never written
+            try:
+                record = orjson.loads(raw)
+                if number == 1:
+                    header = record if isinstance(record, dict) else {}
+                else:
+                    _apply(states, record)
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise JournalError(f"{path}:{number}: the journal is damaged ({exc})") from None
+    return header.get("input"), header.get("sha256"), states

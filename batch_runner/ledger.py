@@ -81,6 +81,15 @@ class RunStats:
     #: From the ledger, per currency: {"priced", "submitted", "placed", "carts"} (core/spending.py)
     money: dict[str, dict[str, int]] = field(default_factory=dict)
 
+    runs: int = 1  #: how many runs went into this --out (1 + resumes)
+    active_s: float | None = None  #: seconds spent running, all runs added (the chart's time axis)
+    run_starts: tuple[float, ...] = ()  #: where each resumed run starts on that axis
+    #: Unfinished orders when the last run stopped early, by where they stopped
+    #: (core.unfinished.StopPoint); None when not counted (finished, or the input was unreadable).
+    unfinished: int | None = None
+    unfinished_by_point: dict[str, int] = field(default_factory=dict)
+    resume_command: str | None = None  #: the command that resumes this run (the same one)
+
 
 class LedgerWriter:
     """Appends one fsynced line per order to DIR/ledger.jsonl; use as a context manager."""
@@ -200,6 +209,13 @@ def read_in_input_order(path: Path) -> Iterator[LedgerRecord]:
             yield _parse_line(handle.readline())
 
 
+def ledger_key(record: LedgerRecord) -> tuple[str, str]:
+    """What makes a ledger line one input entry's: its line for an INVALID one, else its order_id."""
+    if record.invalid is not None:
+        return ("invalid", str(record.invalid.line))
+    return ("order", record.order_id or "")
+
+
 def ledger_order_ids(path: Path) -> set[str]:
     """The order ids the ledger already holds (INVALID records without an id are left out)."""
     return {r.order_id for r in read_ledger(path) if r.order_id is not None}
@@ -287,6 +303,7 @@ def read_run_stats(path: Path) -> RunStats | None:
         raw = orjson.loads(path.read_bytes())
         known = {k: v for k, v in raw.items() if k in _STATS_FIELDS}  # newer files: extra keys
         known["throughput"] = tuple((float(t), int(n)) for t, n in known.get("throughput", ()))
+        known["run_starts"] = tuple(float(t) for t in known.get("run_starts", ()))
         return RunStats(**known)
     except (OSError, ValueError, TypeError, AttributeError):
         return None

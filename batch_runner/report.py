@@ -10,16 +10,22 @@ string that came from the input or the API is escaped.
 from __future__ import annotations
 
 import html
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from batch_runner import charts
+from batch_runner import buyers as buyer_io
+from batch_runner import charts, report_unfinished
+from batch_runner.buyers import Buyer, BuyerKey
 from batch_runner.core.model import ItemOutcome, LedgerRecord, OrderStatus
 from batch_runner.core.rollup import Action, Summary, summarize
 from batch_runner.core.spending import MoneySummary, summarize_money
+from batch_runner.core.unfinished import Unfinished
+from batch_runner.errors import JournalError
+from batch_runner.journal import JOURNAL_NAME
 from batch_runner.ledger import (
     LEDGER_CSV_NAME,
     LEDGER_NAME,
@@ -29,7 +35,13 @@ from batch_runner.ledger import (
     read_run_stats,
     write_ledger_csv,
 )
+from batch_runner.mdtext import code as _code
+from batch_runner.mdtext import md as _md
 from batch_runner.money_report import MONEY_HEADER, TOP_HEADER, budget_line, money_rows, top_rows
+from batch_runner.report_style import CSS
+from batch_runner.summary import Stop
+from batch_runner.summary import headline as run_headline
+from batch_runner.unfinished import scan as scan_unfinished
 
 REPORT_MD_NAME = "report.md"
 REPORT_HTML_NAME = "report.html"
@@ -69,7 +81,8 @@ def timing(summary: Summary, stats: RunStats | None) -> Timing:
     if stats is None:
         return Timing(started=_when(summary.first_started_at),
                       finished=_when(summary.last_finished_at), state="finished")
-    state = ("interrupted: rerun the same command to resume" if stats.interrupted
+    kind = (stats.stop_kind or "interrupted").replace("_", " ")
+    state = (f"stopped early ({kind}): rerun the same command to resume" if stats.interrupted
              else "finished" if stats.finished_at else "still running (or killed)")
     return Timing(started=_when(stats.started_at),
                   finished=_when(stats.finished_at or summary.last_finished_at), state=state)
@@ -90,11 +103,16 @@ def facts(summary: Summary, stats: RunStats | None) -> list[tuple[str, str]]:
     t = timing(summary, stats)
     span = (t.finished - t.started).total_seconds() if t.started and t.finished else None
     rows = [("started", _clock(t.started)), ("ended", _clock(t.finished)),
-            ("duration", duration_text(span) if span is not None else "unknown"),
+            ("duration", duration_text(span) + (", start to end" if stats and stats.runs > 1 else "")
+             if span is not None else "unknown"),
             ("state", t.state)]
     if stats is None:
         return [*rows, ("requests", "unknown: run_stats.json is missing")]
-    rate = f" ({stats.strict_requests / span:.2f}/s" if span else " ("
+    if stats.active_s is not None:
+        runs = f" in {stats.runs} runs (the chart's time axis)" if stats.runs > 1 else ""
+        rows.insert(3, ("running time", duration_text(stats.active_s) + runs))
+    busy = stats.active_s or span
+    rate = f" ({stats.strict_requests / busy:.2f}/s" if busy else " ("
     return [
         ("input", stats.input_file), *rows,
         ("Strict tier requests", f"{stats.strict_requests}{rate} of {stats.strict_rps:g}/s allowed)"),
@@ -131,24 +149,27 @@ def _groups(actions: Iterable[Action]) -> dict[ItemOutcome, list[Action]]:
 
 # ---------------------------------------------------------------------------------- Markdown
 
-#: Characters that format Markdown text mid-line; "_" inside a word (PAYMENT_DECLINED) is literal.
-_MD_SPECIAL = re.compile(r"([\\`*\[\]<|~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+def _buyer_of(a: Action, buyers: Mapping[BuyerKey, Buyer] | None) -> Buyer | None:
+    if buyers is None:
+        return None
+    key: BuyerKey | None = a.line if a.outcome is ItemOutcome.INVALID else a.order_id
+    return buyers.get(key) if key is not None else None
 
 
-def _md(text: str) -> str:
-    """Free text in Markdown: one line, with the characters that would format it escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+def part_of(a: Action) -> str | None:
+    """`part of a PARTIAL order: its other item was placed`, when the order is not only this."""
+    if not a.placed_items or a.order_status is None:
+        return None
+    other = "its other item was" if a.placed_items == 1 else f"its {a.placed_items} other items were"
+    return f"part of a {a.order_status.value} order: {other} placed"
 
 
-def _code(text: str | None) -> str:
-    """An id as a code span: literal in any renderer, safe inside a table cell."""
-    flat = " ".join((text or "(none)").split()).replace("|", "\\|")
-    fence = "``" if "`" in flat else "`"
-    return f"{fence} {flat} {fence}" if fence == "``" else f"`{flat}`"
-
-
-def _md_action(a: Action) -> str:
+def _md_action(a: Action, buyers: Mapping[BuyerKey, Buyer] | None) -> str:
     parts = [_code(a.order_id or "(no order id)")]
+    if (buyer := _buyer_of(a, buyers)) is not None:
+        parts.append(_md(buyer.text))
+    if (part := part_of(a)) is not None:
+        parts.append(f"*{part}*")
     if a.where:
         parts.append(_code(a.where))
     parts += [f"<{u}>" if re.fullmatch(r"https://[^\s<>]+", u) else _code(u) for u in a.redirect_urls]
@@ -184,16 +205,38 @@ def _md_money(m: MoneySummary, stats: RunStats | None) -> list[str]:
     return out
 
 
-def render_markdown(records: Iterable[LedgerRecord], stats: RunStats | None) -> str:
-    """report.md: headline, action list grouped worst first, money, totals, reason codes, facts."""
+def title(s: Summary, stop: Stop | None, unfinished: Unfinished | None) -> str:
+    """The report's first line: `batch-runner report: STOPPED EARLY (...): 11 of 25 orders
+    unfinished, 8 PLACED, 6 need a person`, or without the stop for a finished run."""
+    shown = unfinished if stop is not None else None
+    return f"batch-runner report: {run_headline(s.by_status, shown, stop)}"
+
+
+def group_note(group: list[Action]) -> str:
+    """How many orders a group holds, by order status: `2 FAILED orders, 1 PARTIAL order`."""
+    by_status: dict[str, int] = {}
+    for a in group:
+        status = a.order_status.value if a.order_status else "?"
+        by_status[status] = by_status.get(status, 0) + 1
+    return ", ".join(f"{v} {k} order{'s' if v != 1 else ''}" for k, v in by_status.items())
+
+
+def render_markdown(records: Iterable[LedgerRecord], stats: RunStats | None, *,
+                    unfinished: Unfinished | None = None,
+                    buyers: Mapping[BuyerKey, Buyer] | None = None) -> str:
+    """report.md: headline, what stopped early, action list grouped worst first, totals,
+    reason codes, run facts."""
     records = list(records)
     s = summarize(records)
     counts, todo = headline(s)
-    out = ["# batch-runner report", "", f"{counts}  ", f"**{todo}**", "",
-           f"## What a person must do ({len(s.actions)})", ""]
+    stop = report_unfinished.stop_of(stats, unfinished)
+    out = [f"# {_md(title(s, stop, unfinished))}", "", f"{counts}  ", f"**{todo}**", ""]
+    if stop is not None:
+        out += report_unfinished.markdown(stop, unfinished, stats)
+    out += [f"## What a person must do ({len(s.actions)})", ""]
     for outcome, group in _groups(s.actions).items():
-        out += [f"**{outcome.value}** ({len(group)}): {TODO[outcome]}", ""]
-        out += [_md_action(a) for a in group]
+        out += [f"**{outcome.value}** ({group_note(group)}): {TODO[outcome]}", ""]
+        out += [_md_action(a, buyers) for a in group]
         out.append("")
     if not s.actions:
         out += ["Nothing.", ""]
@@ -214,47 +257,10 @@ def render_markdown(records: Iterable[LedgerRecord], stats: RunStats | None) -> 
 
 # -------------------------------------------------------------------------------------- HTML
 
-CSS = """
-:root{--ink:#1d1d1f;--muted:#66666b;--rule:#d9d9de;--soft:#f4f4f6}
-*{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);
- margin:0 auto;padding:24px 32px 48px;max-width:1100px}
-h1{font-size:22px;margin:0}h2{font-size:17px;margin:30px 0 8px}
-h3{font-size:15px;margin:18px 0 4px;padding-left:10px;border-left:5px solid var(--c)}
-h3 small{font-weight:normal;color:var(--muted);font-size:13px;margin-left:6px}
-.sub{color:var(--muted);margin:2px 0 12px}.headline{font-size:16px;margin:4px 0}
-.muted{color:var(--muted)}
-.cards{display:flex;flex-wrap:wrap;gap:8px;margin:14px 0 6px}
-.card{border:1px solid var(--rule);border-top:4px solid var(--c);border-radius:6px;
- padding:6px 14px;min-width:120px}.card b{display:block;font-size:22px}
-.card span{font-size:12px;color:var(--muted)}
-table{border-collapse:collapse;width:100%;margin:4px 0 8px}
-th,td{border-bottom:1px solid var(--rule);padding:5px 8px;text-align:left;vertical-align:top;
- font-size:13px;overflow-wrap:anywhere}
-th{background:var(--soft);font-size:11px;text-transform:uppercase;letter-spacing:.04em}
-table.actions{table-layout:fixed}
-table.actions th.order{width:15%}table.actions th.what{width:37%}
-table.actions th.id{width:16%}
-td.n{text-align:right;font-variant-numeric:tabular-nums;width:6em}
-table.facts td:first-child{color:var(--muted);white-space:nowrap;width:1%}
-code{font:12px/1.35 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-td div+div{margin-top:2px}a{color:#0b57d0}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:12px 32px;
- align-items:start}
-figure{margin:0}figcaption,.grid h4{font-weight:600;margin:0 0 4px;font-size:14px}
-svg.chart{width:100%;height:auto;max-width:520px}
-svg.chart text{font:11px system-ui,sans-serif;fill:var(--ink)}
-svg .grid{stroke:#ececf0}svg .axis{stroke:#9a9aa0}
-svg .line{fill:none;stroke:#1565c0;stroke-width:2}svg .area{fill:#1565c0;fill-opacity:.12}
-svg .ceiling{fill:none;stroke:#9a9aa0;stroke-dasharray:5 4}
-@media print{body{padding:0;max-width:none;font-size:11px}
- @page{margin:12mm}
- h2,h3{break-after:avoid}tr,figure,.card{break-inside:avoid}
- a{color:inherit;text-decoration:none}
- *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
-"""
-#: With table-layout:fixed the header cells set the widths, so every group's columns line up.
-ACTION_COLUMNS = ('<thead><tr><th class="order">order</th><th class="what">what happened</th>'
+#: Ids never wrap inside (a Rye order id may break after its hyphens); a narrow screen scrolls
+#: the table sideways instead.
+ACTION_COLUMNS = ('<thead><tr><th class="order">order</th><th class="who">buyer</th>'
+                  '<th class="what">what happened</th>'
                   '<th class="id">cart id</th><th class="id">Rye order id</th><th>items</th>'
                   "</tr></thead>")
 
@@ -268,8 +274,10 @@ def _lines(values: Iterable[str]) -> str:
     return "".join(f"<div>{v}</div>" for v in values)
 
 
-def _codes(values: Iterable[str]) -> str:
-    return _lines(f"<code>{_e(v)}</code>" for v in values)
+def _codes(values: Iterable[str], *, hyphens: bool = False) -> str:
+    """Ids as code; with `hyphens`, a line may break after a hyphen (UUIDs) and nowhere else."""
+    return _lines(f"<code>{_e(v).replace('-', '-<wbr>') if hyphens else _e(v)}</code>"
+                  for v in values)
 
 
 def _link(url: str) -> str:
@@ -279,25 +287,37 @@ def _link(url: str) -> str:
     return f"<code>{_e(url)}</code>"
 
 
-def _html_action(a: Action) -> str:
-    detail = [_link(u) for u in a.redirect_urls]
+def _who(buyer: Buyer | None) -> str:
+    if buyer is None:
+        return '<span class="muted">(unknown)</span>'
+    shown = _e(buyer.email).replace("@", "<wbr>@")  # breaks before the @, if anywhere
+    email = (f'<div><a class="email" href="mailto:{_e(buyer.email)}">{shown}</a></div>'
+             if buyer.email else "")
+    return f"<div>{_e(buyer.name)}</div>{email}"
+
+
+def _html_action(a: Action, buyers: Mapping[BuyerKey, Buyer] | None) -> str:
+    detail = [f"<em>{_e(part)}</em>" for part in [part_of(a)] if part]
+    detail += [_link(u) for u in a.redirect_urls]
     if a.where:
         detail.append(f"<code>{_e(a.where)}</code>")
     detail += [_e(r) for r in a.reasons]
-    cells = [_codes([a.order_id or "(no order id)"]), _lines(detail),
-             _codes(a.cart_ids), _codes(a.rye_order_ids), _codes(a.products)]
-    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    cells = [_codes([a.order_id or "(no order id)"]), _who(_buyer_of(a, buyers)),
+             _lines(detail), _codes(a.cart_ids), _codes(a.rye_order_ids, hyphens=True),
+             _codes(a.products)]
+    classes = ("", "", ' class="what"', "", "", "")
+    return "<tr>" + "".join(f"<td{k}>{c}</td>" for k, c in zip(classes, cells, strict=True)) + "</tr>"
 
 
-def _html_actions(s: Summary) -> str:
+def _html_actions(s: Summary, buyers: Mapping[BuyerKey, Buyer] | None) -> str:
     if not s.actions:
         return '<p class="muted">Nothing to do: every order was placed.</p>'
     out = []
     for outcome, group in _groups(s.actions).items():
-        out.append(f'<h3 style="--c:{COLOURS[outcome.value]}">{outcome.value} ({len(group)})'
+        out.append(f'<h3 style="--c:{COLOURS[outcome.value]}">{outcome.value} ({_e(group_note(group))})'
                    f"<small>{_e(TODO[outcome])}</small></h3>"
-                   f'<table class="actions">{ACTION_COLUMNS}<tbody>'
-                   + "".join(_html_action(a) for a in group) + "</tbody></table>")
+                   f'<div class="scroll"><table class="actions">{ACTION_COLUMNS}<tbody>'
+                   + "".join(_html_action(a, buyers) for a in group) + "</tbody></table></div>")
     return "".join(out)
 
 
@@ -305,7 +325,8 @@ def _html_table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]], cls: s
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f'<td{" class=n" if c.isdigit() else ""}>{c}</td>'
                                     for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (f'<div class="scroll"><table class="{cls}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
 def _cards(s: Summary) -> str:
@@ -318,14 +339,16 @@ def _charts(s: Summary, stats: RunStats | None) -> str:
                              for o in ItemOutcome if s.by_outcome[o]], label="items by outcome")
     ceiling = stats.strict_rps / 2 if stats else None  # createCart + submitCart per order
     line = charts.line_chart(stats.throughput if stats else (), label="orders finished over time",
-                             ceiling_per_s=ceiling)
+                             ceiling_per_s=ceiling, marks=stats.run_starts if stats else ())
+    resumed = (" (running time; red: where a resumed run starts)"
+               if stats and stats.run_starts else "")
     return (f'<div class="grid"><figure><figcaption>Items by outcome</figcaption>{bars}</figure>'
-            f"<figure><figcaption>Orders finished over time</figcaption>{line}</figure></div>")
+            f"<figure><figcaption>Orders finished over time{resumed}</figcaption>{line}</figure></div>")
 
 
 def _facts_table(s: Summary, stats: RunStats | None) -> str:
     rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in facts(s, stats))
-    return f'<table class="facts"><tbody>{rows}</tbody></table>'
+    return f'<div class="scroll"><table class="facts"><tbody>{rows}</tbody></table></div>'
 
 
 def _tables(s: Summary, stats: RunStats | None) -> str:
@@ -375,34 +398,67 @@ def _html_money(m: MoneySummary, stats: RunStats | None) -> str:
     return "".join(out)
 
 
-def render_html(records: Iterable[LedgerRecord], stats: RunStats | None) -> str:
+def _html_title(s: Summary, stop: Stop | None, unfinished: Unfinished | None) -> str:
+    text = title(s, stop, unfinished)
+    head, sep, rest = text.partition(": ")
+    if stop is None:
+        return _e(text)
+    flagged, sep2, tail = rest.partition(", ")  # "STOPPED EARLY (...): N of M orders unfinished"
+    return f'{_e(head)}{sep}<span class="stop">{_e(flagged)}</span>{sep2}{_e(tail)}'
+
+
+def render_html(records: Iterable[LedgerRecord], stats: RunStats | None, *,
+                unfinished: Unfinished | None = None,
+                buyers: Mapping[BuyerKey, Buyer] | None = None) -> str:
     """report.html: the same content as report.md, as one self-contained, printable page."""
     records = list(records)
     s = summarize(records)
     counts, todo = headline(s)
     sub = subtitle(s, stats)
+    stop = report_unfinished.stop_of(stats, unfinished)
+    stopped = report_unfinished.html_section(stop, unfinished, stats) if stop else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>batch-runner report: {_e(sub)}</title><style>{CSS}</style></head><body>"
-        f'<h1>batch-runner report</h1><p class="sub">{_e(sub)}</p>'
+        f"<title>{_e(title(s, stop, unfinished))}</title><style>{CSS}</style></head><body>"
+        f'<h1>{_html_title(s, stop, unfinished)}</h1><p class="sub">{_e(sub)}</p>'
         f'<p class="headline">{_e(counts)}</p>'
         f'<p class="headline"><strong>{_e(todo)}</strong></p><div class="cards">{_cards(s)}</div>'
-        f"<h2>What a person must do ({len(s.actions)})</h2>{_html_actions(s)}"
+        f"{stopped}<h2>What a person must do ({len(s.actions)})</h2>{_html_actions(s, buyers)}"
         f"{_html_money(summarize_money(records), stats)}"
         f"<h2>Orders: {s.orders}</h2>{_charts(s, stats)}{_tables(s, stats)}</body></html>\n"
     )
 
 
-def write_reports(out_dir: Path) -> tuple[Path, Path]:
-    """Write report.md, report.html and ledger.csv from DIR/ledger.jsonl (+ run_stats.json)."""
+def _needs_scan(out_dir: Path, stats: RunStats | None) -> bool:
+    """Whether the run may have left orders unfinished (then the journal and input say which)."""
+    finished = stats is not None and stats.finished_at is not None and not stats.interrupted
+    return not finished and (out_dir / JOURNAL_NAME).exists()
+
+
+def write_reports(out_dir: Path, *, unfinished: Unfinished | None = None) -> tuple[Path, Path]:
+    """Write report.md, report.html and ledger.csv from DIR/ledger.jsonl (+ run_stats.json).
+
+    `unfinished`: the run's unfinished orders, when the caller has just counted them; otherwise
+    they are counted here for a run that did not finish. The reports name buyers (read from the
+    input, as the action list needs them), so they are written readable by the owner only."""
     ledger = out_dir / LEDGER_NAME
     stats = read_run_stats(out_dir / RUN_STATS_NAME)
+    if unfinished is None and _needs_scan(out_dir, stats):
+        try:
+            unfinished = scan_unfinished(out_dir)
+        except JournalError:  # a damaged journal: the report says the orders cannot be listed
+            unfinished = None
+    buyers = buyer_io.for_actions(out_dir, read_ledger(ledger))
     md, page = out_dir / REPORT_MD_NAME, out_dir / REPORT_HTML_NAME
-    for path, text in ((md, render_markdown(read_ledger(ledger), stats)),
-                       (page, render_html(read_ledger(ledger), stats))):
+    for path, text in (
+        (md, render_markdown(read_ledger(ledger), stats, unfinished=unfinished, buyers=buyers)),
+        (page, render_html(read_ledger(ledger), stats, unfinished=unfinished, buyers=buyers)),
+    ):
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
         tmp.replace(path)
     write_ledger_csv(ledger, out_dir / LEDGER_CSV_NAME)
     return md, page

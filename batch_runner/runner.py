@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -58,12 +59,6 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
-def ledger_key(record: LedgerRecord) -> tuple[str, str]:
-    if record.invalid is not None:
-        return ("invalid", str(record.invalid.line))
-    return ("order", record.order_id or "")
-
-
 @dataclass(slots=True)
 class RunResult:
     counts: dict[OrderStatus, int] = field(default_factory=dict)
@@ -106,6 +101,7 @@ class Runner:
         self._counts: dict[OrderStatus, int] = {}
         self._replacements = 0
         self._samples: list[tuple[float, int]] = []
+        self._at_start = 0  #: ledger lines from earlier runs into this --out
         self._t0 = time.monotonic()
 
     def stop(self, reason: StopReason | None = None) -> None:
@@ -136,8 +132,9 @@ class Runner:
         if ledger_path.exists():
             cut_torn_tail(ledger_path)
             for record in ledger_io.read_ledger(ledger_path):  # earlier runs into this --out
-                done.add(ledger_key(record))
+                done.add(ledger_io.ledger_key(record))
                 self._counts[record.status] = self._counts.get(record.status, 0) + 1
+        self._at_start = len(done)
         limits = TierLimits(strict_rps=self.settings.strict_rps,
                             default_rps=self.settings.default_rps)
         client = RyeClient(
@@ -172,7 +169,7 @@ class Runner:
                 return
             if isinstance(entry, InvalidOrder):
                 record = _invalid_record(entry)
-                if ledger_key(record) not in done:
+                if ledger_io.ledger_key(record) not in done:
                     writer.write(record)
                     self._finished(record.status)
                 continue
@@ -285,7 +282,8 @@ class Runner:
             rate_limited=stats.rate_limited + (previous.rate_limited if previous else 0),
             replacements=self._replacements + (previous.replacements if previous else 0),
             strict_rps=self.settings.strict_rps,
-            throughput=tuple(self._samples),
+            **_timeline(previous, self._samples, at_start=self._at_start,
+                        elapsed_s=time.monotonic() - self._t0),
             interrupted=self.stopping,
             stop_kind=str(self.stop_reason.kind) if self.stopping and self.stop_reason else None,
             stop_reason=self.stop_reason.message if self.stopping and self.stop_reason else None,
@@ -307,6 +305,20 @@ def _money_sums_of(out: Path) -> dict[str, dict[str, int]]:
     sums = summarize_money(ledger_io.read_ledger(out / ledger_io.LEDGER_NAME), top=0)
     return {cur: {"priced": s.priced, "submitted": s.submitted, "placed": s.placed,
                   "carts": s.carts} for cur, s in sums.by_currency.items()}
+
+
+def _timeline(previous: ledger_io.RunStats | None, samples: list[tuple[float, int]], *,
+              at_start: int, elapsed_s: float) -> dict[str, Any]:
+    """The throughput samples of every run into this --out, one after the other on a running-time
+    axis (the pause between two runs left out), with where each resumed run starts on it."""
+    if previous is None:
+        return {"throughput": tuple(samples), "active_s": round(elapsed_s, 1)}
+    before = previous.active_s
+    if before is None:  # written before active_s existed: its samples end where it stopped
+        before = previous.throughput[-1][0] if previous.throughput else 0.0
+    shifted = tuple((round(before + t, 1), at_start + n) for t, n in samples)
+    return {"throughput": previous.throughput + shifted, "active_s": round(before + elapsed_s, 1),
+            "runs": previous.runs + 1, "run_starts": (*previous.run_starts, round(before, 1))}
 
 
 def _add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from batch_runner import charts
 from batch_runner.core.model import (
@@ -19,6 +22,8 @@ from batch_runner.core.model import (
     OrderStatus,
 )
 from batch_runner.core.rollup import order_status, summarize
+from batch_runner.core.unfinished import StopPoint, Unfinished, UnfinishedOrder, tally
+from batch_runner.journal import Journal
 from batch_runner.ledger import LedgerWriter, RunStats, write_run_stats
 from batch_runner.report import facts, render_html, render_markdown, write_reports
 
@@ -279,3 +284,100 @@ def test_a_long_night_of_samples_is_thinned_but_keeps_its_end() -> None:
     assert len(drawn) <= charts.MAX_POINTS + 1
     last_x = max(float(p.split(",")[0]) for p in drawn)
     assert float(drawn[-1].split(",")[0]) == last_x  # the final sample is drawn, at the right edge
+
+
+def _stopped_stats() -> RunStats:
+    return replace(run_stats(interrupted=True), stop_kind="deadline", stop_reason="deadline 06:00 reached",
+                   resume_command="batch-runner run --job jobs/nightly.toml", runs=2, active_s=600.0,
+                   run_starts=(300.0,))
+
+
+def _unfinished() -> Unfinished:
+    orders = [UnfinishedOrder(order_id="LATE-1", line=90, point=StopPoint.SUBMITTED, generation=1,
+                              cart_id="cart_late1"),
+              UnfinishedOrder(order_id="LATE-2", line=92, point=StopPoint.NOT_STARTED)]
+    return tally(orders, count=40, input_read=True, limit=2)
+
+
+def test_a_stopped_run_says_so_in_the_first_line_and_lists_the_unfinished() -> None:
+    """Report's first line: STOPPED EARLY, N of M unfinished; then where each stopped and the command."""
+    md = render_markdown(mixed_ledger(), _stopped_stats(), unfinished=_unfinished())
+    assert md.splitlines()[0] == ("# batch-runner report: STOPPED EARLY (deadline): 40 of 65 orders "
+                                  "unfinished, 15 PLACED, 10 need a person")
+    section = md.split("## Stopped early: 40 orders unfinished", 1)[1].split("## What a person", 1)[0]
+    assert "**Deadline 06:00 reached.**" in section
+    assert "    batch-runner run --job jobs/nightly.toml" in section
+    assert "Where they stopped: submitted, waiting for Rye's answer: 1; not started: 39." in section
+    assert "| `LATE-1` | 90 | submitted, waiting for Rye's answer | `cart_late1` (replacement 1) |" in section
+    assert "… and 38 more, not started" in section
+    page = render_html(mixed_ledger(), _stopped_stats(), unfinished=_unfinished())
+    parse(page)
+    h1 = re.search(r"<h1>(.*?)</h1>", page)
+    assert h1 is not None
+    assert "STOPPED EARLY (deadline): 40 of 65 orders unfinished" in h1.group(1)
+    assert "<pre>batch-runner run --job jobs/nightly.toml</pre>" in page
+
+
+def test_durations_and_the_chart_agree_across_resumed_runs() -> None:
+    """Wall span and running time are both shown; the chart marks where the second run starts."""
+    rows = dict(facts(summarize(mixed_ledger()), _stopped_stats()))
+    assert rows["duration"] == "12m30s, start to end"
+    assert rows["running time"] == "10m00s in 2 runs (the chart's time axis)"
+    assert rows["Strict tier requests"] == "61 (0.10/s of 1/s allowed)"  # per second of running
+    assert 'class="resumed"' in render_html(mixed_ledger(), _stopped_stats())
+
+
+def test_a_partial_orders_failed_items_say_so_and_counts_agree() -> None:
+    """FAILED group: 2 FAILED orders and 1 PARTIAL one, labelled; the items chart has INVALID."""
+    records = mixed_ledger()
+    md = render_markdown(records, run_stats())
+    assert "**FAILED** (2 FAILED orders, 1 PARTIAL order)" in md
+    partial = next(line for line in md.splitlines() if line.startswith("- `NIGHT-0020`"))
+    assert "*part of a PARTIAL order: its other item was placed*" in partial
+    s = summarize(records)
+    assert s.by_outcome[O.INVALID] == 2  # one read item, and one order whose item could not be read
+    assert ">INVALID</text>" in render_html(records, run_stats())
+
+
+def test_actions_name_the_buyer_read_from_the_input(tmp_path: Path) -> None:
+    """Name and email come from the input (here CSV) by order id, and by line for an INVALID entry;
+    once the input changed, no buyer is shown rather than a wrong one."""
+    header = "order_id,marketplace,product_id,quantity,first_name,last_name,email,address1,city,postal_code,country_code"
+    source = tmp_path / "orders.csv"
+    rows = [header, "NIGHT-0019,AMAZON,B000000019,1,Ada,Lovelace,ada@example.com,1 Main St,York,10001,US",
+            "NIGHT-0024,AMAZON,B000000024,x,Grace,Hopper,grace@example.com,2 Main St,York,10001,US"]
+    source.write_text("".join(f"{row}\n" for row in rows))
+    Journal.open(tmp_path, source).close()
+    records = [r for r in mixed_ledger() if r.order_id in ("NIGHT-0019", "NIGHT-0024")]
+    records = [replace(r, invalid=replace(r.invalid, line=3)) if r.invalid else r for r in records]
+    with LedgerWriter(tmp_path) as writer:
+        for record in records:
+            writer.write(record)
+    md, page = write_reports(tmp_path)
+    text = md.read_text()
+    assert "- `NIGHT-0019` · Ada Lovelace \\<ada@example.com>" in text
+    assert "- `NIGHT-0024` · Grace Hopper \\<grace@example.com>" in text
+    assert 'href="mailto:ada@example.com"' in page.read_text()
+    assert md.stat().st_mode & 0o077 == 0
+    assert page.stat().st_mode & 0o077 == 0
+    source.write_text(source.read_text().replace("Ada", "Eve"))
+    write_reports(tmp_path)
+    assert "Lovelace" not in md.read_text()
+    assert "Eve" not in md.read_text()
+
+
+@given(samples=st.lists(st.tuples(st.floats(0, 1e5), st.integers(0, 10**6)), min_size=2, max_size=60),
+       ceiling=st.floats(0.001, 1000), marks=st.lists(st.floats(0, 1e5), max_size=3))
+def test_every_line_of_the_throughput_chart_stays_inside_its_plot(
+    samples: list[tuple[float, int]], ceiling: float, marks: list[float]
+) -> None:
+    """Whatever the samples and the Strict ceiling, no drawn point leaves the plot box."""
+    svg = charts.line_chart(samples, label="t", ceiling_per_s=ceiling, marks=marks)
+    for points in re.findall(r'<(?:polyline|polygon) points="([^"]*)"', svg):
+        for point in points.split():
+            x, y = (float(v) for v in point.split(","))
+            assert 48 <= x <= charts.WIDTH - 14
+            assert 22 <= y <= 188
+    for x1, y1, y2 in re.findall(r'<line x1="([^"]*)" y1="([^"]*)" x2="[^"]*" y2="([^"]*)" class="resumed"', svg):
+        assert 48 <= float(x1) <= charts.WIDTH - 14
+        assert 22 <= float(y1) <= float(y2) <= 188

@@ -59,6 +59,9 @@ class Action:
     redirect_urls: tuple[str, ...]  #: ACTION_REQUIRED: the 3-D Secure pages, one per Rye order
     reasons: tuple[str, ...]  #: "CODE: text", distinct, in ledger order
     where: str | None = None  #: INVALID: "file:line field"
+    line: int | None = None  #: INVALID: the input line the ledger names
+    order_status: OrderStatus | None = None  #: of the whole order, e.g. PARTIAL for a FAILED item
+    placed_items: int = 0  #: the order's other items that were placed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,7 +69,7 @@ class Summary:
     """Everything the report counts, from the ledger alone."""
 
     orders: int
-    items: int
+    items: int  #: line items, counting an INVALID order whose items could not be read as one
     by_status: Counter[OrderStatus]
     by_outcome: Counter[ItemOutcome]
     by_reason: Counter[tuple[str, ItemOutcome]]  #: (reason code, outcome) -> items
@@ -102,7 +105,9 @@ def actions_of(record: LedgerRecord) -> list[Action]:
         products = _products(record.items)
         return [Action(outcome=ItemOutcome.INVALID, order_id=record.order_id, products=products,
                        cart_ids=(), rye_order_ids=(), redirect_urls=(), reasons=reasons,
-                       where=where)]
+                       where=where, line=inv.line if inv else None,
+                       order_status=OrderStatus.INVALID)]
+    placed = sum(i.outcome is ItemOutcome.PLACED for i in record.items)
     for outcome in SEVERITY:
         items = [i for i in record.items if i.outcome is outcome]
         if not items:
@@ -114,6 +119,7 @@ def actions_of(record: LedgerRecord) -> list[Action]:
             rye_order_ids=_distinct(i.rye_order_id for i in items),
             redirect_urls=_distinct(i.redirect_url for i in items),
             reasons=_distinct(_reason(i.reason_code, i.reason) for i in items),
+            order_status=record.status, placed_items=placed,
         ))
     return actions
 
@@ -135,6 +141,9 @@ def summarize(records: Iterable[LedgerRecord]) -> Summary:
             by_outcome[item.outcome] += 1
             if item.reason_code:
                 by_reason[(item.reason_code, item.outcome)] += 1
+        if not record.items and record.status is OrderStatus.INVALID:
+            items += 1  # no item could be read, yet a row was there: one row in ledger.csv too
+            by_outcome[ItemOutcome.INVALID] += 1
         mine = actions_of(record)
         actions.extend(mine)
         to_act_on += bool(mine)

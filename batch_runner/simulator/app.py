@@ -38,6 +38,7 @@ from graphql import (
 )
 
 from batch_runner.errors import ConfigError
+from batch_runner.simulator import persist
 from batch_runner.simulator.config import (
     CHAOS_FAULTS,
     PROCESSED_FAULTS,
@@ -61,6 +62,8 @@ extend union OrderRequiredAction = CompleteAddressVerification
 """
 SCHEMA_NEWER: GraphQLSchema = build_schema(_SDL + NEWER_SDL)
 HTML_ERROR_PAGE = b"<!DOCTYPE html><html><head><title>Error</title></head><body><h1>Something went wrong</h1></body></html>"
+#: Operations that change the World (saved to SimConfig.state_path after each).
+MUTATIONS = frozenset({"createCart", "submitCart"})
 TRANSPORT_ONCE = {
     Behaviour.SUBMIT_503_ONCE: "503", Behaviour.SUBMIT_RESET_ONCE: "reset",
     Behaviour.SUBMIT_504_AFTER_ONCE: "504_after", Behaviour.SUBMIT_SLOW_ONCE: "slow",
@@ -111,6 +114,9 @@ class Simulator:
     def __init__(self, config: SimConfig) -> None:
         self.config = config
         self.world = World(config)
+        #: True when the World was loaded from config.state_path (a resumed demo).
+        self.resumed = (config.state_path is not None and persist.load(
+            self.world, config.state_path, mono_now=time.monotonic(), wall_now=time.time()))
         self.tiers = Tiers(strict_rps=config.strict_rps, default_rps=config.default_rps,
                            shared_strict=config.shared_strict)
         self._documents: dict[str, _Document] = {}
@@ -158,6 +164,12 @@ class Simulator:
         (the API forgot them) or CART_EXPIRED_ERROR (older than Rye keeps carts)."""
         for cart_id in list(self.world.carts) if cart_ids is None else cart_ids:
             self.world.gone[cart_id] = code
+
+    def save_state(self) -> None:
+        """Write the World to config.state_path, if set (after a change, and at shutdown)."""
+        if self.config.state_path is not None:
+            persist.save(self.world, self.config.state_path,
+                         mono_now=time.monotonic(), wall_now=time.time())
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.config.max_body_bytes)
@@ -252,8 +264,9 @@ class Simulator:
         if fault == Fault.SLOW:
             await asyncio.sleep(self.config.slow_s)
         body = self._execute(doc.node, variables, request)
-        if doc.operation == "createCart":
-            cart_id = _created_cart_id(body)
+        if doc.operation in MUTATIONS:
+            self.save_state()  # before the answer leaves: the client never knows more than the file
+        cart_id = _created_cart_id(body) if doc.operation == "createCart" else cart_id
         if fault == Fault.TIMEOUT_AFTER:
             self._record(doc.operation, cart_id, 504, True)
             return _json({"errors": [{"message": "Gateway Timeout"}]}, 504, headers)
@@ -436,3 +449,5 @@ async def running_simulator(
         yield sim
     finally:
         await runner.cleanup()
+        if sim.request_log():  # a simulator that served nothing leaves the file to its owner
+            sim.save_state()

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 
 class Behaviour(StrEnum):
@@ -109,6 +110,10 @@ class SimConfig:
     #: Refuse introspection queries with a GraphQL error at this HTTP status (200, or 400 as
     #: Apollo Server does), as servers with introspection turned off do; None: answer them.
     refuse_introspection: int | None = None
+    #: Keep carts and orders in this file (simulator/persist.py): loaded at start, saved after
+    #: every createCart/submitCart and at shutdown. The demo's --out holds one, so an
+    #: interrupted demo resumes against the carts it created. None: state lives in memory only.
+    state_path: Path | None = None
 
 
 def behaviour_of(product_id: str, config: SimConfig) -> Behaviour:
