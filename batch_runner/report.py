@@ -39,6 +39,7 @@ from batch_runner.mdtext import code as _code
 from batch_runner.mdtext import md as _md
 from batch_runner.money_report import MONEY_HEADER, TOP_HEADER, budget_line, money_rows, top_rows
 from batch_runner.report_style import CSS
+from batch_runner.retry_file import RetryFile, read_retry_file
 from batch_runner.summary import Stop
 from batch_runner.summary import headline as run_headline
 from batch_runner.unfinished import scan as scan_unfinished
@@ -223,7 +224,8 @@ def group_note(group: list[Action]) -> str:
 
 def render_markdown(records: Iterable[LedgerRecord], stats: RunStats | None, *,
                     unfinished: Unfinished | None = None,
-                    buyers: Mapping[BuyerKey, Buyer] | None = None) -> str:
+                    buyers: Mapping[BuyerKey, Buyer] | None = None,
+                    retry: str | None = None) -> str:
     """report.md: headline, what stopped early, action list grouped worst first, totals,
     reason codes, run facts."""
     records = list(records)
@@ -240,6 +242,8 @@ def render_markdown(records: Iterable[LedgerRecord], stats: RunStats | None, *,
         out.append("")
     if not s.actions:
         out += ["Nothing.", ""]
+    if retry:
+        out += [f"**To send again:** {_md(retry)}", ""]
     out += _md_money(summarize_money(records), stats)
     out += [f"## Orders: {s.orders}", ""]
     out += _md_table(("order status", "orders"),
@@ -409,7 +413,8 @@ def _html_title(s: Summary, stop: Stop | None, unfinished: Unfinished | None) ->
 
 def render_html(records: Iterable[LedgerRecord], stats: RunStats | None, *,
                 unfinished: Unfinished | None = None,
-                buyers: Mapping[BuyerKey, Buyer] | None = None) -> str:
+                buyers: Mapping[BuyerKey, Buyer] | None = None,
+                retry: str | None = None) -> str:
     """report.html: the same content as report.md, as one self-contained, printable page."""
     records = list(records)
     s = summarize(records)
@@ -425,6 +430,7 @@ def render_html(records: Iterable[LedgerRecord], stats: RunStats | None, *,
         f'<p class="headline">{_e(counts)}</p>'
         f'<p class="headline"><strong>{_e(todo)}</strong></p><div class="cards">{_cards(s)}</div>'
         f"{stopped}<h2>What a person must do ({len(s.actions)})</h2>{_html_actions(s, buyers)}"
+        f"{f'<p><strong>To send again:</strong> {_e(retry)}</p>' if retry else ''}"
         f"{_html_money(summarize_money(records), stats)}"
         f"<h2>Orders: {s.orders}</h2>{_charts(s, stats)}{_tables(s, stats)}</body></html>\n"
     )
@@ -434,6 +440,15 @@ def _needs_scan(out_dir: Path, stats: RunStats | None) -> bool:
     """Whether the run may have left orders unfinished (then the journal and input say which)."""
     finished = stats is not None and stats.finished_at is not None and not stats.interrupted
     return not finished and (out_dir / JOURNAL_NAME).exists()
+
+
+def retry_sentence(retry: RetryFile | None) -> str | None:
+    """Where the items to send again are, for the report: the file, what it holds, its care."""
+    if retry is None or not retry.items:
+        return None
+    return (f"{retry.path.name} in this directory: {retry.summary()}. It holds buyer data "
+            "like the input (mode 0600). Fix what each line's reason says, then run it as "
+            "tonight's input into a new --out.")
 
 
 def write_reports(out_dir: Path, *, unfinished: Unfinished | None = None) -> tuple[Path, Path]:
@@ -450,10 +465,13 @@ def write_reports(out_dir: Path, *, unfinished: Unfinished | None = None) -> tup
         except JournalError:  # a damaged journal: the report says the orders cannot be listed
             unfinished = None
     buyers = buyer_io.for_actions(out_dir, read_ledger(ledger))
+    retry = retry_sentence(read_retry_file(out_dir))
     md, page = out_dir / REPORT_MD_NAME, out_dir / REPORT_HTML_NAME
     for path, text in (
-        (md, render_markdown(read_ledger(ledger), stats, unfinished=unfinished, buyers=buyers)),
-        (page, render_html(read_ledger(ledger), stats, unfinished=unfinished, buyers=buyers)),
+        (md, render_markdown(read_ledger(ledger), stats, unfinished=unfinished, buyers=buyers,
+                             retry=retry)),
+        (page, render_html(read_ledger(ledger), stats, unfinished=unfinished, buyers=buyers,
+                           retry=retry)),
     ):
         tmp = path.with_name(path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

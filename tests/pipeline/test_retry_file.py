@@ -64,6 +64,8 @@ def test_demo_retry_csv_holds_exactly_the_unplaced_items_and_runs_them(tmp_path:
     assert again is not None
     assert (again.path, again.items, again.orders, dict(again.outcomes)) == (
         retry, 4, 4, {"FAILED": 3, "INVALID": 1})
+    for report in ("report.md", "report.html"):  # the reviewer is told where the file is
+        assert "retry.csv in this directory: 4 line items of 4 orders" in (out / report).read_text()
     by_key = {(s["order_id"], s["product_id"]): s for s in source}
     for row in rows:
         original = by_key[(row["previous_order_id"], row["product_id"])]
