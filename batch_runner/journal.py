@@ -9,7 +9,9 @@ Records (one JSON object per line, key "t" names the kind):
     header     v, input, sha256                      first line
     create     o, g, idx, ts                          before createCart
     created    o, g, cart, failed=[[idx, code, msg]]  after it
-    create_lost o, g, why                             nothing usable came back; creating again is safe
+    create_lost o, g, why                             createCart may have reached the API but nothing
+                                                      usable came back; creating again is safe (one
+                                                      never sent is not recorded: the intent says it)
     submit     o, g, cart, ts                         before submitCart
     submitted  o, g, cart, fate, decided              after it: fate "poll" | "resend" | "final";
                                                       decided = items settled by the answer
