@@ -133,7 +133,7 @@ def test_a_toml_time_is_a_deadline(tmp_path: Path) -> None:
         ("progress = 'fancy'\n", "'progress' in {job} must be one of auto, bar, log, none, got 'fancy'"),
         ("log_format = 'xml'\n", "'log_format' in {job} must be one of text, json, got 'xml'"),
         ("shopper_ip = 'localhost'\n", "'shopper_ip' in {job} must be an IP address, got 'localhost'"),
-        ("deadline = '6 am'\n", "'deadline' in {job} must be a time \"HH:MM\" or an ISO date-time, got '6 am'"),
+        ("deadline = '6 am'\n", "'deadline' in {job} must be a time \"HH:MM\", an ISO date-time or \"+DURATION\" (+2h, +90m), got '6 am'"),
         ("api_url = 'graphql.api.rye.com'\n", "'api_url' in {job} must be an http(s) URL"),
         ("input = ''\n", "'input' in {job} must be a non-empty path, got ''"),
         ("out = ['a']\n", "'out' in {job} must be a non-empty path, got ['a']"),
@@ -277,7 +277,8 @@ PLAUSIBLE = {
     "rate": st.floats(min_value=0.001, max_value=1e4),
     "count": st.integers(min_value=0, max_value=100),
     "positive count": st.integers(min_value=1, max_value=10_000),
-    "deadline": st.sampled_from(["06:00", "23:59", "2026-11-25T06:30:00"]),
+    "deadline": st.sampled_from(["06:00", "23:59", "2026-11-25T06:30:00", "+2h", "+90s"]),
+    "duration": st.floats(min_value=0.001, max_value=1e6) | st.integers(min_value=1, max_value=10**6),
     "bool": st.booleans(),
 }
 

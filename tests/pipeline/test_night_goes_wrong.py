@@ -1,0 +1,187 @@
+"""When the night goes wrong: the API unreachable, every payment failing, the deadline passing.
+
+The real CLI and runner against a closed port and the real simulator over loopback. Each run
+that stops early exits 3, says why, and a rerun into the same --out finishes with nothing twice.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sys
+from pathlib import Path
+
+import anyio
+import orjson
+
+from batch_runner.core.model import ItemOutcome, OrderStatus
+from batch_runner.ledger import RUN_STATS_NAME, read_run_stats
+from batch_runner.simulator import Behaviour, SimConfig, Simulator, running_simulator
+from tests.pipeline.conftest import SIM_FAST, order, run, settings_for, write_jsonl
+
+KEY = "sk_test_outage_4b1d"
+ENV = {**os.environ, "RYE_API_KEY": KEY, "RYE_SHOPPER_IP": "203.0.113.9"}
+FAST_FLAGS = ["--strict-rps", "50", "--default-rps", "500", "--poll-interval", "0.1",
+              "--never-started-after", "1", "--stuck-after", "1.5", "--progress", "log"]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def journal_records(out: Path) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in (out / "journal.jsonl").read_bytes().splitlines()]
+
+
+def placed_once(sim: Simulator, count: int) -> None:
+    """The simulator's truth: `count` Rye orders placed, no cart's submission processed twice."""
+    truth = sim.truth()
+    assert all(c.submissions_processed <= 1 for c in truth.carts.values())
+    placed = [o for o in truth.orders.values() if o.status == "SUCCEEDED"]
+    assert len(placed) == count
+    assert len({item for o in placed for item in o.items}) == count
+
+
+async def test_a_closed_port_stops_the_run_within_the_budget_and_the_rerun_places_each_once(
+    tmp_path: Path,
+) -> None:
+    """--outage-budget 10s against a closed port: exit 3 within 30 s, the message says the API was
+    unreachable and that the same command resumes; few attempts while it waited; no create_lost
+    for requests never sent; a rerun with the simulator up places every order once."""
+    orders = [order(f"O-{n}", ("AMAZON", f"B0OUT{n:04d}")) for n in range(12)]
+    path = write_jsonl(tmp_path / "in.jsonl", orders)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "batch_runner", "run", str(path), "--out", str(out),
+           "--outage-budget", "10s", *FAST_FLAGS]
+    with anyio.fail_after(30):
+        first = await anyio.run_process(
+            [*cmd, "--api-url", f"http://127.0.0.1:{closed_port()}/v1/query"], env=ENV, check=False)
+    stderr = first.stderr.decode()
+    assert first.returncode == 3
+    assert re.search(r"API unreachable since \d\d:\d\d:\d\d \(last error: cannot connect", stderr)
+    assert "rerun the same command to resume" in stderr
+    attempts = int(re.findall(r"(\d+) failed attempts", stderr)[-1])
+    assert 2 <= attempts <= 12  # one probe at a time, waits doubling: not one per order per second
+    records = journal_records(out)
+    assert [r["t"] for r in records] == ["header", "create"]  # no order piled up behind the first
+    stats = read_run_stats(out / RUN_STATS_NAME)
+    assert stats is not None
+    assert stats.stop_kind == "outage"
+    assert KEY not in stderr
+
+    async with running_simulator(SimConfig(profile="happy", seed=2, **SIM_FAST)) as sim:
+        second = await anyio.run_process([*cmd, "--api-url", sim.url], env=ENV, check=False)
+        placed_once(sim, 12)
+    assert second.returncode == 0, second.stderr.decode()[-2000:]
+    ledger = [orjson.loads(line) for line in (out / "ledger.jsonl").read_bytes().splitlines()]
+    assert sorted(r["order_id"] for r in ledger) == sorted(o["order_id"] for o in orders)
+
+
+async def test_the_api_coming_back_is_noticed_and_the_run_goes_on_by_itself(tmp_path: Path) -> None:
+    """Nothing listens at first; the simulator then starts on that port: the run resumes by itself
+    and places every order once, with the outage logged and its end too."""
+    port = closed_port()
+    path = write_jsonl(tmp_path / "in.jsonl", [order(f"B-{n}", ("AMAZON", f"B0BACK{n:04d}")) for n in range(6)])
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "batch_runner", "run", str(path), "--out", str(out),
+           "--api-url", f"http://127.0.0.1:{port}/v1/query", "--outage-budget", "5m", *FAST_FLAGS]
+    proc = await anyio.open_process(cmd, env=ENV)
+    assert proc.stderr is not None
+    seen = b""
+    with anyio.fail_after(30):
+        while b"API unreachable since" not in seen:
+            seen += await proc.stderr.receive()
+    async with running_simulator(SimConfig(profile="happy", seed=3, port=port, **SIM_FAST)) as sim:
+        async with anyio.create_task_group() as tg:
+            async def drain() -> None:
+                nonlocal seen
+                async for chunk in proc.stderr:  # type: ignore[union-attr]
+                    seen += chunk
+
+            tg.start_soon(drain)
+            with anyio.fail_after(120):
+                code = await proc.wait()
+        placed_once(sim, 6)
+    await proc.aclose()
+    assert code == 0, seen.decode()[-2000:]
+    assert b"API reachable again" in seen
+    assert b"create_lost" not in (out / "journal.jsonl").read_bytes()
+
+
+async def test_https_to_a_plain_http_port_is_named_a_tls_failure(tmp_path: Path) -> None:
+    """https:// at the simulator's plain-HTTP port: exit 3 at once, a TLS message, no outage."""
+    async with running_simulator(SimConfig(profile="happy", **SIM_FAST)) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("T-1", ("AMAZON", "B0TLS0001"))])
+        url = sim.url.replace("http://", "https://")
+        with anyio.fail_after(30):
+            result = await anyio.run_process(
+                [sys.executable, "-m", "batch_runner", "run", str(path), "--out", str(tmp_path / "out"),
+                 "--api-url", url, *FAST_FLAGS], env=ENV, check=False)
+        assert not [r for r in sim.request_log() if r.operation]  # nothing reached the API
+    stderr = result.stderr.decode()
+    assert result.returncode == 3
+    assert "no TLS connection" in stderr
+    assert "plain HTTP" in stderr
+    assert "API unreachable" not in stderr
+
+
+async def test_every_payment_failing_stops_the_night_after_the_streak(tmp_path: Path) -> None:
+    """--stop-after-failures 5 and every payment refused: no new cart after the fifth PAYMENT_FAILED
+    in a row, what was in flight finishes, exit 3 naming the code and the count; nothing placed."""
+    products = [f"B0PAY{n:04d}" for n in range(30)]
+    script = dict.fromkeys(products, Behaviour.SUBMIT_FAIL_FALSE)
+    async with running_simulator(SimConfig(profile="happy", script=script, **SIM_FAST)) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order(f"P-{n}", ("AMAZON", p)) for n, p in enumerate(products)])
+        # A slow Strict rate: when the streak trips, createCarts are queued at the rate limiter.
+        settings = settings_for(sim, tmp_path, path, stop_after_failures=5, max_in_flight=6,
+                                strict_rps=20.0)
+        code, ledger = await run(settings)
+        carts = len(sim.truth().carts)
+    assert code == 3
+    assert 5 <= len(ledger) <= 5 + 6  # the fifth, and at most what was in flight beside it
+    assert carts == len(ledger)  # no cart was created that did not finish
+    assert {(r.status, r.items[0].reason_code) for r in ledger} == {(OrderStatus.FAILED, "PAYMENT_FAILED")}
+    stats = read_run_stats(tmp_path / "out" / RUN_STATS_NAME)
+    assert stats is not None
+    assert stats.stop_kind == "failure_streak"
+    assert stats.stop_reason is not None
+    assert "PAYMENT_FAILED ended 5 orders in a row" in stats.stop_reason
+
+
+async def test_a_normal_mix_of_out_of_stock_and_placed_never_trips_the_streak(tmp_path: Path) -> None:
+    """OUT_OF_STOCK on two orders of every three, --stop-after-failures 3: the night runs to its end."""
+    products = [f"B0MIX{n:04d}" for n in range(15)]
+    script = {p: Behaviour.PLACE_FAIL_FALSE for n, p in enumerate(products) if n % 3}
+    async with running_simulator(SimConfig(profile="happy", script=script, **SIM_FAST)) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order(f"M-{n}", ("AMAZON", p)) for n, p in enumerate(products)])
+        code, ledger = await run(settings_for(sim, tmp_path, path, stop_after_failures=3, max_in_flight=1))
+    assert code == 1
+    assert len(ledger) == 15
+    assert sum(r.status is OrderStatus.PLACED for r in ledger) == 5
+    assert {r.items[0].reason_code for r in ledger if r.status is OrderStatus.FAILED} == {"OUT_OF_STOCK"}
+
+
+async def test_the_deadline_stops_new_carts_exits_3_and_the_rerun_resumes(tmp_path: Path) -> None:
+    """--deadline +1s with more orders than the Strict rate allows by then: no cart is created or
+    submitted after it, carts submitted are polled to their end, exit 3; the rerun places the
+    rest, every order once."""
+    products = [f"B0DL{n:04d}" for n in range(30)]
+    async with running_simulator(SimConfig(profile="happy", **{**SIM_FAST, "strict_rps": 10.0})) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order(f"D-{n}", ("AMAZON", p)) for n, p in enumerate(products)])
+        first_code, first = await run(settings_for(sim, tmp_path, path, strict_rps=10.0, deadline="+1s",
+                                                   deadline_grace_s=20.0))
+        stats = read_run_stats(tmp_path / "out" / RUN_STATS_NAME)
+        second_code, ledger = await run(settings_for(sim, tmp_path, path, strict_rps=50.0))
+        placed_once(sim, 30)
+    assert first_code == 3
+    assert 0 < len(first) < 30
+    assert all(r.status is OrderStatus.PLACED for r in first)  # submitted carts were polled to the end
+    assert stats is not None
+    assert stats.stop_kind == "deadline"
+    assert second_code == 0
+    assert len(ledger) == 30
+    assert all(item.outcome is ItemOutcome.PLACED for r in ledger for item in r.items)
