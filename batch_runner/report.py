@@ -67,7 +67,9 @@ def timing(summary: Summary, stats: RunStats | None) -> Timing:
     if stats is None:
         return Timing(started=_when(summary.first_started_at),
                       finished=_when(summary.last_finished_at), state="finished")
-    state = ("interrupted: rerun the same command to resume" if stats.interrupted
+    stopped = (f"stopped early ({stats.stop_kind}: {stats.stop_reason})" if stats.stop_reason
+               else "interrupted")
+    state = (f"{stopped}: rerun the same command to resume" if stats.interrupted
              else "finished" if stats.finished_at else "still running (or killed)")
     return Timing(started=_when(stats.started_at),
                   finished=_when(stats.finished_at or summary.last_finished_at), state=state)

@@ -150,6 +150,8 @@ async def test_every_payment_failing_stops_the_night_after_the_streak(tmp_path: 
     assert stats.stop_kind == "failure_streak"
     assert stats.stop_reason is not None
     assert "PAYMENT_FAILED ended 5 orders in a row" in stats.stop_reason
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "stopped early (failure_streak: PAYMENT_FAILED ended 5 orders in a row" in report
 
 
 async def test_a_normal_mix_of_out_of_stock_and_placed_never_trips_the_streak(tmp_path: Path) -> None:
