@@ -8,8 +8,8 @@ own type so that a submitCart whose fate is unknown can never be resent by accid
 
 With an OutageWatch (`gate`), every request first passes its gate, and each request's fate is
 reported to it: transport failures and a gateway's 502/503/504 count against the API's
-reachability, any other answer proves it. A request that never reached the API, or a poll, is
-sent again by the client itself at the breaker's pace, so an outage is waited out by one probe
+reachability, any other answer proves it. A request that never reached the API is sent again
+by the client itself at the breaker's pace, so an outage is waited out by one probe
 at a time rather than by every cart flow on its own schedule; only the outage budget ends it.
 """
 
@@ -38,8 +38,6 @@ from batch_runner.outage import GateClosed, OutageWatch, Permit
 MAX_BODY_BYTES = 4 * 1024 * 1024
 #: 429s resent in a row before the call is reported as failed (each waits for the window).
 MAX_RATE_LIMITED_RESENDS = 20
-#: Operations with a side effect: never sent again by the client once the API may have seen them.
-SIDE_EFFECTS = frozenset({"createCart", "submitCart"})
 #: Statuses a gateway answers when the API behind it is away: they count as failed attempts.
 GATEWAY_DOWN = frozenset({502, 503, 504})
 
@@ -323,7 +321,7 @@ class RyeClient:
         while rate_limited < MAX_RATE_LIMITED_RESENDS:
             sent = await self._send(operation, body, before_send)
             if isinstance(sent, _Transport):
-                if self._resend_in_transit(operation, sent):
+                if self._resend_in_transit(sent):
                     continue  # at the breaker's pace: the gate holds it while the API is away
                 if sent.sent and unknown_on_5xx:
                     return OutcomeUnknown(reason=sent.reason)
@@ -335,13 +333,12 @@ class RyeClient:
             return self._interpret(operation, status, payload, unknown_on_5xx=unknown_on_5xx)
         return NotSent(reason=f"rate limited {MAX_RATE_LIMITED_RESENDS} times in a row")
 
-    def _resend_in_transit(self, operation: str, failure: _Transport) -> bool:
-        """Whether the client sends again itself, through the gate: only when it cannot have a
-        side effect (the request never reached the API, or it only reads). A createCart or
-        submitCart the API may have seen goes back to the cart flow as an unknown outcome."""
-        if self._gate is None:
-            return False
-        return not failure.sent or operation not in SIDE_EFFECTS
+    def _resend_in_transit(self, failure: _Transport) -> bool:
+        """Whether the client sends again itself, through the gate: only a request that never
+        reached the API (no connection), which cannot have had any effect. One the API may have
+        seen goes back to the cart flow (an unknown outcome, a failed poll), which knows what
+        is safe; a poll is never retried in a tight loop here against an API that answers."""
+        return self._gate is not None and not failure.sent
 
     async def _send(
         self, operation: str, body: bytes, before_send: BeforeSend
