@@ -6,18 +6,24 @@ that stops early exits 3, says why, and a rerun into the same --out finishes wit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
+import anyio.abc
 import orjson
+import pytest
+from anyio.abc import SocketAttribute
 
 from batch_runner.core.model import ItemOutcome, OrderStatus
 from batch_runner.ledger import RUN_STATS_NAME, read_run_stats
 from batch_runner.simulator import Behaviour, SimConfig, Simulator, running_simulator
+from tests.faults.test_fault_matrix import blind_resends
 from tests.pipeline.conftest import SIM_FAST, order, run, settings_for, write_jsonl
 
 KEY = "sk_test_outage_4b1d"
@@ -187,3 +193,84 @@ async def test_the_deadline_stops_new_carts_exits_3_and_the_rerun_resumes(tmp_pa
     assert second_code == 0
     assert len(ledger) == 30
     assert all(item.outcome is ItemOutcome.PLACED for r in ledger for item in r.items)
+
+
+# --- a real transport outage in the middle of a run ---------------------------------------------
+
+
+async def _pipe(source: anyio.abc.ByteStream, sink: anyio.abc.ByteStream) -> None:
+    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+        async for chunk in source:
+            await sink.send(chunk)
+        await sink.send_eof()
+
+
+class Plug:
+    """A TCP forwarder in front of the simulator that can be pulled out: while it is out, new
+    connections are refused and those open are cut, as when the network goes away; the
+    simulator (and every cart it holds) stays up."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self._scope = anyio.CancelScope()
+
+    async def plug_in(self, tg: anyio.abc.TaskGroup) -> None:
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=self.port)
+        self.port = int(listener.extra(SocketAttribute.local_port))
+        self._scope = anyio.CancelScope()
+        tg.start_soon(self._serve, listener, self._scope)
+
+    def pull_out(self) -> None:
+        self._scope.cancel()
+
+    async def _serve(self, listener: anyio.abc.Listener[anyio.abc.SocketStream],
+                     scope: anyio.CancelScope) -> None:
+        with scope:
+            async with listener:
+                await listener.serve(self._forward)
+
+    async def _forward(self, client: anyio.abc.SocketStream) -> None:
+        async with client:
+            upstream = await anyio.connect_tcp("127.0.0.1", self.target_port)
+            async with upstream, anyio.create_task_group() as tg:
+                tg.start_soon(_pipe, client, upstream)
+                tg.start_soon(_pipe, upstream, client)
+
+
+async def test_the_network_gone_mid_run_is_waited_out_and_misclassifies_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Once a third of the orders are submitted, connections are refused and cut for 3 s: the run
+    says the API is unreachable, waits one probe at a time, goes on by itself when it answers,
+    and every order is placed once: no failed poll taken for a verdict, no blind resend."""
+    products = [f"B0NET{n:04d}" for n in range(12)]
+    async with running_simulator(SimConfig(profile="happy", **{**SIM_FAST, "placement_delay_s": 0.5})) as sim:
+        port = int(sim.url.split(":")[2].split("/")[0])
+        path = write_jsonl(tmp_path / "in.jsonl", [order(f"N-{n}", ("AMAZON", p)) for n, p in enumerate(products)])
+        async with anyio.create_task_group() as tg:
+            plug = Plug(port)
+            await plug.plug_in(tg)
+
+            async def outage() -> None:
+                with anyio.fail_after(30):
+                    while sum(r.operation == "submitCart" and r.processed for r in sim.request_log()) < 4:  # noqa: ASYNC110
+                        await anyio.sleep(0.02)
+                plug.pull_out()
+                await anyio.sleep(3.0)
+                await plug.plug_in(tg)
+
+            tg.start_soon(outage)
+            settings = replace(
+                settings_for(sim, tmp_path, path, strict_rps=10.0, never_started_after_s=2.0,
+                             stuck_after_s=30.0, outage_budget_s=60.0),
+                api_url=f"http://127.0.0.1:{plug.port}/v1/query")
+            code, ledger = await run(settings)
+            plug.pull_out()
+        assert blind_resends(sim) == []
+        placed_once(sim, 12)
+    err = capsys.readouterr().err
+    assert code == 0, err[-2000:]
+    assert [r.status for r in ledger] == [OrderStatus.PLACED] * 12
+    assert re.search(r"API unreachable since \d\d:\d\d:\d\d \(last error: (cannot connect|connection lost)", err)
+    assert "API reachable again" in err
