@@ -173,18 +173,27 @@ async def test_a_normal_mix_of_out_of_stock_and_placed_never_trips_the_streak(tm
     assert {r.items[0].reason_code for r in ledger if r.status is OrderStatus.FAILED} == {"OUT_OF_STOCK"}
 
 
-async def test_the_deadline_stops_new_carts_exits_3_and_the_rerun_resumes(tmp_path: Path) -> None:
-    """--deadline +1s with more orders than the Strict rate allows by then: no cart is created or
-    submitted after it, carts submitted are polled to their end, exit 3; the rerun places the
-    rest, every order once."""
+async def test_the_deadline_stops_new_carts_exits_3_and_the_rerun_resumes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--deadline +1s with more orders than the Strict rate allows by then: the start says it does
+    not fit; no cart is created or submitted after it, carts submitted are polled to their end,
+    exit 3; the rerun resumes the carts already created and places the rest, every order once."""
     products = [f"B0DL{n:04d}" for n in range(30)]
     async with running_simulator(SimConfig(profile="happy", **{**SIM_FAST, "strict_rps": 10.0})) as sim:
         path = write_jsonl(tmp_path / "in.jsonl", [order(f"D-{n}", ("AMAZON", p)) for n, p in enumerate(products)])
         first_code, first = await run(settings_for(sim, tmp_path, path, strict_rps=10.0, deadline="+1s",
                                                    deadline_grace_s=20.0))
+        submitted_first = sum(c.submissions_processed for c in sim.truth().carts.values())
         stats = read_run_stats(tmp_path / "out" / RUN_STATS_NAME)
+        err = capsys.readouterr().err
         second_code, ledger = await run(settings_for(sim, tmp_path, path, strict_rps=50.0))
         placed_once(sim, 30)
+        carts = len(sim.truth().carts)
+    assert "warning: 30 orders need at least 0m06s of Strict budget at 10 requests/s, but the deadline +1s" in err
+    assert "stopped early (deadline): deadline +1s" in err
+    assert submitted_first == len(first)  # every cart submitted before the deadline was polled to its end
+    assert carts == 30  # carts created before the deadline were resumed, not created again
     assert first_code == 3
     assert 0 < len(first) < 30
     assert all(r.status is OrderStatus.PLACED for r in first)  # submitted carts were polled to the end
