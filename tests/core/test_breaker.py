@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from batch_runner.core.breaker import Breaker, BreakerPolicy, BreakerState, Go, Wait
 
@@ -107,3 +109,33 @@ def test_late_failures_while_open_keep_the_last_error_but_not_the_wait() -> None
     stats = breaker.statistics()
     assert stats.failures == 4
     assert stats.down_since == 0.0
+
+
+@given(st.lists(st.tuples(st.sampled_from(["admit", "answer", "fail", "abandon"]),
+                          st.floats(min_value=0.0, max_value=3.0)), max_size=80))
+def test_never_two_probes_and_never_a_wait_past_the_cap(steps: list[tuple[str, float]]) -> None:
+    """Whatever happens in whatever order: at most one probe is out, nothing goes while the
+    breaker is open and its wait has not passed, and no wait is longer than the cap."""
+    breaker = Breaker(POLICY)
+    now = 0.0
+    out: list[bool] = []  # requests given a Go and not yet finished: probe or not
+    for action, elapsed in steps:
+        now += elapsed
+        if action == "admit":
+            was_open = breaker.state is BreakerState.OPEN and now < breaker.reopen_at
+            decision = breaker.admit(now)
+            if isinstance(decision, Go):
+                assert not was_open
+                out.append(decision.probe)
+            elif decision.after_s is not None:
+                assert 0 < decision.after_s <= POLICY.max_wait_s
+        elif out:
+            probe = out.pop(0)
+            if action == "answer":
+                breaker.answered(probe=probe)
+            elif action == "fail":
+                breaker.failed(now, "refused", probe=probe)
+            else:
+                breaker.abandoned(probe=probe)
+        assert sum(out) <= 1
+        assert breaker.reopen_at - now <= POLICY.max_wait_s
