@@ -185,7 +185,7 @@ class Runner:
     ) -> None:
         slots = anyio.Semaphore(self.settings.max_in_flight)
         for entry in iter_orders(self.input):
-            if self.stopping or "createCart" in self._refused:
+            if self.stopping:
                 self._left_unfinished = True
                 return
             if isinstance(entry, InvalidOrder):
@@ -196,6 +196,9 @@ class Runner:
                 continue
             if ("order", entry.order_id) in done:
                 continue
+            if "createCart" in self._refused:  # an order this run will not start
+                self._left_unfinished = True
+                return
             await slots.acquire()
             try:
                 await self._wait_answering(slots)
