@@ -82,7 +82,7 @@ class CartFlow:
         settings: FlowSettings,
         sleep: Callable[[float], Awaitable[None]],
         rng: random.Random,
-        on_strict_call: Callable[[], None],
+        on_strict_call: Callable[[str], None],
         guard: SpendGuard,
     ) -> None:
         self.order = order
@@ -197,8 +197,8 @@ class CartFlow:
     async def _create(self) -> None:
         items = tuple(self.order.items[i] for i in self.state.indices)
         for attempt in range(1, MAX_CREATE_ATTEMPTS + 1):
-            result = await self.client.create_cart(items, self.order.buyer,
-                                                   before_send=self.on_strict_call)
+            result = await self.client.create_cart(
+                items, self.order.buyer, before_send=lambda: self.on_strict_call("createCart"))
             if isinstance(result, CartCreated):
                 self._created(result)
                 return
@@ -206,7 +206,11 @@ class CartFlow:
                 failed = [[i, result.code, result.message] for i in self.state.indices]
                 self._rec("created", cart=None, failed=failed)
                 return
-            self._rec("create_lost", why=result.reason)
+            if isinstance(result, OutcomeUnknown):
+                # The API may have made a cart we never heard of (harmless: carts cost nothing).
+                # A createCart that never reached it (NotSent) has nothing to record: the create
+                # intent alone already means "create again" on resume.
+                self._rec("create_lost", why=result.reason)
             await self.sleep(delay(attempt, self.rng, base_s=self.settings.backoff_base_s,
                                    cap_s=self.settings.backoff_cap_s))
         failed = [[i, "API_UNAVAILABLE", f"no cart after {MAX_CREATE_ATTEMPTS} attempts"]
@@ -282,7 +286,7 @@ class CartFlow:
         def journal_intent() -> None:
             # After the rate limiter, right before sending: the never-started and stuck clocks
             # start at the request, not at the wait for a token.
-            self.on_strict_call()  # raises if the run is stopping: nothing journaled, nothing sent
+            self.on_strict_call("submitCart")  # raises if stopping: nothing journaled, nothing sent
             # Raises BudgetReached (nothing journaled, nothing sent) when this cart would pass
             # the budget; else the reservation rides on the fsynced submit intent.
             reserve = self.guard.admit(cart_id, self.state.cost)

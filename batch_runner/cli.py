@@ -11,10 +11,9 @@ import os
 import shlex
 import signal
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -24,6 +23,7 @@ import anyio
 from batch_runner import __version__
 from batch_runner.client import check_api_url
 from batch_runner.config import CHOICES, ENV_API_KEY, Settings, load_settings
+from batch_runner.core.deadline import format_duration, strict_estimate_s
 from batch_runner.core.proxy import proxy_urls
 from batch_runner.errors import BatchRunnerError, ConfigError, InputError, UsageError
 from batch_runner.helptext import RUN_EPILOG, parser_options
@@ -58,12 +58,15 @@ _RUN_FLAGS = {
     "poll_interval_s": ("--poll-interval", float, "seconds between polls of one cart (default 5)"),
     "shopper_ip": ("--shopper-ip", str, "Rye-Shopper-IP header (else RYE_SHOPPER_IP)"),
     "max_in_flight": ("--max-in-flight", int, "orders worked on at once (default 200)"),
-    "deadline": ("--deadline", str, "HH:MM or ISO time; warn at start if the run cannot finish by then"),
     "log_format": ("--log-format", str, "log lines on stderr: text, or json (one object per line)"),
     "progress": ("--progress", str, "auto (a bar on a terminal, else log lines), bar, log or none"),
     "notify_url": ("--notify-url", str, "POST a JSON summary here at the end (a secret; see below)"),
     "ping_url": ("--ping-url", str, "healthchecks.io check URL: /start, then success or /fail"),
     "max_order_total": ("--max-order-total", str, "AMOUNT: a cart whose total exceeds it is not submitted (NEEDS_REVIEW)"),
+    "deadline": ("--deadline", str, "HH:MM (local, the next one), ISO time or +DURATION (+2h): no new cart is created or submitted after it; exit 3, a rerun resumes"),
+    "deadline_grace_s": ("--deadline-grace", str, "after the deadline, carts already submitted are polled this long (default 10m)"),
+    "outage_budget_s": ("--outage-budget", str, "the API unreachable this long (600, 90s, 10m, 1h) stops the run with exit 3 (default 30m)"),
+    "stop_after_failures": ("--stop-after-failures", int, "stop creating carts when one failure code ends N orders in a row (default 50; 0: off)"),
 }
 
 
@@ -283,12 +286,13 @@ async def run_job(settings: Settings, *, demo: bool = False, resume_command: str
             shown = not settings.quiet and settings.progress != "none"
             # A whole pass over the file: only when a total or a deadline will be shown.
             summary = summarize(input_path) if shown or settings.deadline else None
-            if summary is not None:
-                _warn_deadline(settings, summary.orders)
             progress = make_progress(mode=settings.progress, quiet=settings.quiet, logger=logger,
                                      strict_rps=settings.strict_rps, interval_s=settings.log_interval_s)
-            progress.start(summary.orders + summary.invalid if summary else None)
             runner = Runner(settings, progress=progress, schema_check=schema_check)
+            if summary is not None and (note := runner.guards.deadline_note(
+                    summary.orders, settings.strict_rps)) is not None:
+                _err(note[1])
+            progress.start(summary.orders + summary.invalid if summary else None)
             try:
                 result = await _run_with_signals(runner, journal)
             finally:
@@ -301,7 +305,6 @@ async def run_job(settings: Settings, *, demo: bool = False, resume_command: str
     for line in lines:
         _out(line)
     return code
-
 
 
 async def _run_with_signals(runner: Runner, journal: Journal) -> RunResult:
@@ -335,45 +338,6 @@ def _err(text: str) -> None:
     print(f"batch-runner: {text}", file=sys.stderr)  # noqa: T201
 
 
-def _warn_deadline(settings: Settings, orders: int) -> None:
-    if not settings.deadline:
-        return
-    needed_s = _strict_estimate_s(orders, settings.strict_rps)
-    deadline = _parse_deadline(settings.deadline)
-    left = deadline - time.time()
-    if needed_s > left:
-        _err(
-            f"warning: {orders} orders need at least {_duration(needed_s)} of Strict budget at "
-            f"{settings.strict_rps:g} requests/s, but the deadline {settings.deadline} is "
-            f"{_duration(max(0.0, left))} away"
-        )
-
-
-def _parse_deadline(text: str) -> float:
-    try:
-        if len(text) == 5 and text[2] == ":":
-            now = datetime.now()
-            hour, minute = int(text[:2]), int(text[3:])
-            target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-            if target <= now:
-                target += timedelta(days=1)
-            return target.timestamp()
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        raise ConfigError(f"deadline {text!r} is neither HH:MM nor an ISO date-time") from None
-
-
-def _strict_estimate_s(orders: int, strict_rps: float) -> float:
-    """Each order needs at least createCart + submitCart, both in the Strict tier."""
-    return 2 * orders / strict_rps
-
-
-def _duration(seconds: float) -> str:
-    minutes, sec = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{sec:02d}s" if hours else f"{minutes}m{sec:02d}s"
-
-
 def _validate(path: Path, strict_rps: float) -> int:
     summary = summarize(path)
     _out(f"{path}: {file_format(path).describe()}")
@@ -385,7 +349,7 @@ def _validate(path: Path, strict_rps: float) -> int:
     _out(f"{path}: {summary.orders} valid orders, {summary.items} line items, "
          f"{summary.invalid} invalid orders")
     _out(f"minimum run time at {strict_rps:g} Strict requests/s: "
-         f"{_duration(_strict_estimate_s(summary.orders, strict_rps))} "
+         f"{format_duration(strict_estimate_s(summary.orders, strict_rps))} "
          "(createCart + submitCart per order; replacements add more)")
     return 1 if summary.invalid else 0
 

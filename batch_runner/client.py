@@ -2,8 +2,15 @@
 
 Every answer is a value (see the result types below). The only exceptions that leave this
 module are AuthRefused (the key was refused: the run stops), CertificateRefused (the API's TLS
-certificate failed verification: the run stops) and bugs. `OutcomeUnknown` is its
+certificate failed verification: the run stops), TlsFailed (no TLS handshake, e.g. https to a
+plain-HTTP port), GateClosed (the run is stopping: not sent) and bugs. `OutcomeUnknown` is its
 own type so that a submitCart whose fate is unknown can never be resent by accident.
+
+With an OutageWatch (`gate`), every request first passes its gate, and each request's fate is
+reported to it: transport failures and a gateway's 502/503/504 count against the API's
+reachability, any other answer proves it. A request that never reached the API is sent again
+by the client itself at the breaker's pace, so an outage is waited out by one probe
+at a time rather than by every cart flow on its own schedule; only the outage budget ends it.
 """
 
 from __future__ import annotations
@@ -26,8 +33,9 @@ from batch_runner.core.model import Address, LineItem, Marketplace
 from batch_runner.core.money import CartCost, is_currency
 from batch_runner.core.proxy import proxy_for
 from batch_runner.core.snapshot import CheckoutView, EventView, RyeOrderView
-from batch_runner.errors import AuthRefused, CertificateRefused, ConfigError
-from batch_runner.limits import TierLimits
+from batch_runner.errors import AuthRefused, CertificateRefused, ConfigError, TlsFailed
+from batch_runner.limits import Ticket, TierLimits
+from batch_runner.outage import GateClosed, OutageWatch, Permit
 from batch_runner.schema_check import INTROSPECTION_QUERY
 
 #: Answers larger than this are refused: no legitimate answer for one cart comes near it.
@@ -38,6 +46,8 @@ MAX_RATE_LIMITED_RESENDS = 20
 MAX_SCHEMA_BYTES = 16 * 1024 * 1024
 #: The operation name the introspection query goes by, in the limiter (Default tier) and messages.
 INTROSPECTION = "introspection"
+#: Statuses a gateway answers when the API behind it is away: they count as failed attempts.
+GATEWAY_DOWN = frozenset({502, 503, 504})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,6 +187,14 @@ def _map_transport_errors() -> Iterator[None]:
             "your network inspects TLS with its own CA, point SSL_CERT_FILE at a PEM bundle that "
             "includes it, then rerun with the same --out to resume."
         ) from None
+    except aiohttp.ClientConnectorSSLError as exc:  # before ClientConnectorError
+        raise TlsFailed(
+            f"no TLS connection to {exc.host}:{exc.port} ({exc.os_error}); nothing was sent. "
+            "This is not an outage: the server there does not complete a TLS handshake. If the "
+            "message says WRONG_VERSION_NUMBER, --api-url says https:// for a port that speaks "
+            "plain HTTP (or a proxy intercepts TLS). Fix --api-url, then rerun with the same "
+            "--out to resume."
+        ) from None
     except aiohttp.ConnectionTimeoutError as exc:
         raise _Transport(f"connect timeout ({type(exc).__name__})", sent=False) from None
     except aiohttp.ClientConnectorError as exc:
@@ -204,6 +222,7 @@ class RyeClient:
         connect_timeout_s: float = 10.0,
         read_timeout_s: float = 60.0,
         max_connections: int = 32,
+        gate: OutageWatch | None = None,
     ) -> None:
         check_api_url(url)
         self._url = url
@@ -214,6 +233,7 @@ class RyeClient:
             total=None, sock_connect=connect_timeout_s, sock_read=read_timeout_s
         )
         self._max_connections = max_connections
+        self._gate = gate
         self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
@@ -357,23 +377,75 @@ class RyeClient:
         body = orjson.dumps(
             {"query": document, "variables": variables, "operationName": None}
         )
-        for _ in range(MAX_RATE_LIMITED_RESENDS):
-            ticket = await self.limits.acquire(operation)
+        rate_limited = 0
+        while rate_limited < MAX_RATE_LIMITED_RESENDS:
+            sent = await self._send(operation, body, before_send)
+            if isinstance(sent, _Transport):
+                if self._resend_in_transit(sent):
+                    continue  # at the breaker's pace: the gate holds it while the API is away
+                if sent.sent and unknown_on_5xx:
+                    return OutcomeUnknown(reason=sent.reason)
+                return NotSent(reason=sent.reason)
+            ticket, status, headers, payload = sent
+            if self.limits.observe(ticket, status, headers, now_unix=time.time()) and status == 429:
+                rate_limited += 1
+                continue
+            return self._interpret(operation, status, payload, unknown_on_5xx=unknown_on_5xx)
+        return NotSent(reason=f"rate limited {MAX_RATE_LIMITED_RESENDS} times in a row")
+
+    def _resend_in_transit(self, failure: _Transport) -> bool:
+        """Whether the client sends again itself, through the gate: only a request that never
+        reached the API (no connection), which cannot have had any effect. One the API may have
+        seen goes back to the cart flow (an unknown outcome, a failed poll), which knows what
+        is safe; a poll is never retried in a tight loop here against an API that answers."""
+        return self._gate is not None and not failure.sent
+
+    async def _send(
+        self, operation: str, body: bytes, before_send: BeforeSend
+    ) -> tuple[Ticket, int, Mapping[str, str], bytes | None] | _Transport:
+        """One request through the outage gate and the rate limiter, its fate told to the gate."""
+        permit = await self._gate.admit(operation) if self._gate is not None else None
+        fate: str | None = None  # None: never sent (cancelled, or the run is stopping)
+        try:
+            ticket = await self._acquire(operation)
             try:
                 if before_send is not None:
                     before_send()
                 async with self._post(operation, body) as (status, headers, payload):
                     pass
             except _Transport as exc:
-                if exc.sent and unknown_on_5xx:
-                    return OutcomeUnknown(reason=exc.reason)
-                return NotSent(reason=exc.reason)
+                fate = exc.reason
+                return exc
             finally:
                 self.limits.finished(ticket)
-            if self.limits.observe(ticket, status, headers, now_unix=time.time()) and status == 429:
-                continue
-            return self._interpret(operation, status, payload, unknown_on_5xx=unknown_on_5xx)
-        return NotSent(reason=f"rate limited {MAX_RATE_LIMITED_RESENDS} times in a row")
+            fate = f"HTTP {status} from the API" if status in GATEWAY_DOWN else ""
+            return ticket, status, headers, payload
+        finally:
+            self._report(permit, fate)
+
+    async def _acquire(self, operation: str) -> Ticket:
+        """The rate limiter's ticket; a wait the run's stop (or the deadline) cuts short."""
+        if self._gate is None:
+            return await self.limits.acquire(operation)
+        with self._gate.holding(operation):
+            ticket = await self.limits.acquire(operation)
+            try:
+                self._gate.check_open(operation)  # refused while the limiter made it wait
+            except GateClosed:
+                self.limits.finished(ticket)
+                raise
+            return ticket
+        raise GateClosed  # the wait was cut: refused or stopping, nothing sent
+
+    def _report(self, permit: Permit | None, fate: str | None) -> None:
+        if self._gate is None or permit is None:
+            return
+        if fate is None:
+            self._gate.abandoned(permit)
+        elif fate:
+            self._gate.failed(permit, fate)
+        else:
+            self._gate.answered(permit)
 
     @contextlib.asynccontextmanager
     async def _post(

@@ -17,10 +17,11 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from batch_runner.core.deadline import BadDuration, parse_deadline, parse_duration
 from batch_runner.core.money import is_currency, parse_decimal
 from batch_runner.errors import ConfigError
 
@@ -43,7 +44,10 @@ class Settings:
     read_timeout_s: float = 60.0
     submit_retries: int = 5
     never_started_resubmits: int = 3
-    deadline: str | None = None  #: "HH:MM" local time or an ISO date-time
+    deadline: str | None = None  #: "HH:MM" local time, an ISO date-time, or "+2h"
+    deadline_grace_s: float = 600.0  #: after the deadline, submitted carts are polled this long
+    outage_budget_s: float = 1800.0  #: the API unreachable this long: the run stops (exit 3)
+    stop_after_failures: int = 50  #: one failure code ending this many orders in a row; 0: off
     progress: str = "auto"  #: auto | bar | log | none
     log_format: str = "text"  #: text | json
     quiet: bool = False
@@ -62,6 +66,7 @@ KINDS: dict[str, str] = {
     "log_interval_s": "seconds", "strict_rps": "rate", "default_rps": "rate",
     "max_replacements": "count", "submit_retries": "count", "never_started_resubmits": "count",
     "max_in_flight": "positive count", "deadline": "deadline", "progress": "choice",
+    "deadline_grace_s": "duration", "outage_budget_s": "duration", "stop_after_failures": "count",
     "log_format": "choice", "quiet": "bool", "notify_url": "secret url", "ping_url": "secret url",
     "max_order_total": "amount", "budget": "budget",
 }
@@ -72,7 +77,8 @@ _DESCRIBE = {
     "path": "a non-empty path", "url": "an http(s) URL", "ip": "an IP address",
     "seconds": "a number > 0", "rate": "a number > 0", "count": "a whole number >= 0",
     "positive count": "a whole number > 0", "bool": "true or false",
-    "deadline": 'a time "HH:MM" or an ISO date-time',
+    "deadline": 'a time "HH:MM", an ISO date-time or "+DURATION" (+2h, +90m)',
+    "duration": 'seconds (a number > 0) or a number with s, m or h ("90s", "10m", "1h")',
     "secret url": "an https:// URL (plain http only to loopback)",
     "amount": 'an amount >= 0, e.g. "250.00"',
     "budget": 'an amount and an ISO currency code, e.g. "500.00 USD"',
@@ -97,11 +103,18 @@ def _key(raw: str) -> str:
 
 def _is_deadline(text: str) -> bool:
     try:
-        if len(text) == 5 and text[2] == ":":
-            datetime.strptime(text, "%H:%M")
-        else:
-            datetime.fromisoformat(text)
-    except ValueError:
+        parse_deadline(text, now=datetime(2000, 1, 1, tzinfo=UTC))  # only the form is checked
+    except (BadDuration, OverflowError):
+        return False
+    return True
+
+
+def _is_duration(value: object) -> bool:
+    if not isinstance(value, str | int | float):
+        return False
+    try:
+        parse_duration(value)
+    except (BadDuration, OverflowError):
         return False
     return True
 
@@ -148,6 +161,8 @@ def _valid(name: str, value: object) -> bool:
         return _valid_number(kind, value)
     if kind == "bool":
         return isinstance(value, bool)
+    if kind == "duration":
+        return _is_duration(value)
     if kind == "path":  # a NUL would cut the path short in strftime and fail every file call
         return isinstance(value, str | Path) and str(value).strip() not in ("", ".") and "\0" not in str(value)
     if not isinstance(value, str):
@@ -202,6 +217,8 @@ def _coerce(name: str, value: object, origin: str, today: date, *, shown: str = 
         return float(value)  # type: ignore[arg-type]  # _valid checked it is a number
     if kind in ("amount", "budget"):
         return " ".join(str(value).upper().split())  # the text, never a float: core/money.py
+    if kind == "duration":
+        return parse_duration(value)  # type: ignore[arg-type]  # _valid checked it
     return value
 
 

@@ -9,6 +9,7 @@
     └── RunAborted                   3  stopped early; a rerun into the same --out resumes
         ├── AuthRefused              3  the API refused the key (401/403)
         ├── CertificateRefused       3  the API's TLS certificate failed verification
+        ├── TlsFailed                3  no TLS handshake (https to a plain-HTTP port, ...)
         └── Interrupted              3  SIGINT / SIGTERM
 """
 
@@ -50,6 +51,10 @@ class AuthRefused(RunAborted):
 
 
 class CertificateRefused(RunAborted):
+    pass
+
+
+class TlsFailed(RunAborted):
     pass
 
 

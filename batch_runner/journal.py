@@ -9,7 +9,9 @@ Records (one JSON object per line, key "t" names the kind):
     header     v, input, sha256                      first line
     create     o, g, idx, ts                          before createCart
     created    o, g, cart, failed=[[idx, code, msg]], ts  after it (ts: when Rye made the cart)
-    create_lost o, g, why                             nothing usable came back; creating again is safe
+    create_lost o, g, why                             createCart may have reached the API but nothing
+                                                      usable came back; creating again is safe (one
+                                                      never sent is not recorded: the intent says it)
     expired    o, g, cart, ts                         before createCart again for a cart never
                                                       submitted and too old to submit (10 days,
                                                       or refused CART_EXPIRED_ERROR at its first

@@ -237,8 +237,11 @@ class TierLimits:
                 await self._shared.acquire()
                 self._debt -= 1
             await self._token(self._shared, SHARED_KEY)
-        finally:
+        except BaseException:  # cancelled (the run stops, or refuses this operation)
             self._busy = False
+            self._wake_next()  # the next waiter's turn: it may be of an operation still sent
+            raise
+        self._busy = False
         probe = self._start_probe(operation)
         self._wake_next()
         return probe

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 
@@ -35,6 +36,7 @@ class Progress(Protocol):
     def start(self, total: int | None) -> None: ...
     def order_finished(self, status: OrderStatus) -> None: ...
     def strict_call(self) -> None: ...
+    def outage(self, notice: str | None) -> None: ...
     def close(self) -> None: ...
 
 
@@ -54,6 +56,7 @@ class Tally:
         self.by_status: Counter[OrderStatus] = Counter()
         self.strict_rps = strict_rps
         self.clock = clock
+        self.notice: str | None = None  #: "API unreachable since ..." while it is
         self._strict_times: deque[float] = deque()
 
     def __repr__(self) -> str:
@@ -85,8 +88,9 @@ class Tally:
 
     def line(self) -> str:
         total = "?" if self.total is None else str(self.total)
-        return (f"{self.done}/{total} orders done ({self.counts()}); Strict "
+        line = (f"{self.done}/{total} orders done ({self.counts()}); Strict "
                 f"{self.strict_rate():.1f}/s of {self.strict_rps:g}/s; ETA >= {eta_text(self.eta_s())}")
+        return line if self.notice is None else f"{self.notice}; {line}"
 
 
 class NoProgress:
@@ -99,6 +103,9 @@ class NoProgress:
         pass
 
     def strict_call(self) -> None:
+        pass
+
+    def outage(self, notice: str | None) -> None:
         pass
 
     def close(self) -> None:
@@ -137,6 +144,12 @@ class LogProgress(Tally):
         self.note_strict_call()
         self._maybe_log()
 
+    def outage(self, notice: str | None) -> None:
+        """The API became unreachable (or answers again): a line at once, not at the interval."""
+        self.notice = notice
+        self._last = self.clock()
+        self._logger.info("progress: %s", self.line())
+
     def close(self) -> None:
         self._logger.info("progress: %s", self.line())
 
@@ -150,10 +163,10 @@ class BarProgress(Tally):
         self._bar = RichProgress(
             TextColumn("[bold]orders"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.fields[counts]}"), TextColumn("Strict {task.fields[rate]}"),
-            TextColumn("ETA >= {task.fields[eta]}"),
+            TextColumn("ETA >= {task.fields[eta]}"), TextColumn("[bold red]{task.fields[notice]}"),
             console=console or Console(stderr=True), transient=False, refresh_per_second=4,
         )
-        self._task = self._bar.add_task("run", total=None, counts="", rate="", eta="?")
+        self._task = self._bar.add_task("run", total=None, counts="", rate="", eta="?", notice="")
         self._started = False
 
     def start(self, total: int | None) -> None:
@@ -166,7 +179,8 @@ class BarProgress(Tally):
         # Markup built from enums and numbers only: no input text reaches rich's markup parser.
         counts = " ".join(f"[{STYLES[s]}]{n} {s.value}[/]" for s, n in self.by_status.items())
         self._bar.update(self._task, total=self.total, completed=self.done, counts=counts,
-                         rate=f"{self.strict_rate():.1f}/s", eta=eta_text(self.eta_s()))
+                         rate=f"{self.strict_rate():.1f}/s", eta=eta_text(self.eta_s()),
+                         notice=rich_escape(self.notice or ""))
 
     def order_finished(self, status: OrderStatus) -> None:
         self.by_status[status] += 1
@@ -174,6 +188,10 @@ class BarProgress(Tally):
 
     def strict_call(self) -> None:
         self.note_strict_call()
+        self._refresh()
+
+    def outage(self, notice: str | None) -> None:
+        self.notice = notice
         self._refresh()
 
     def close(self) -> None:

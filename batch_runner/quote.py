@@ -127,7 +127,7 @@ async def _quote_all(settings: Settings, journal: Journal, limits: Limits, done:
                                 "idx": list(range(len(order.items))), "ts": _now()})
             flow = CartFlow(order=order, state=state.carts[max(state.carts)], client=client,
                             journal=journal, settings=flow_settings, sleep=anyio.sleep, rng=rng,
-                            on_strict_call=lambda: None, guard=guard)
+                            on_strict_call=lambda _operation: None, guard=guard)
             await flow.prepare()
         finally:
             slots.release()

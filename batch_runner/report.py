@@ -83,7 +83,8 @@ def timing(summary: Summary, stats: RunStats | None) -> Timing:
         return Timing(started=_when(summary.first_started_at),
                       finished=_when(summary.last_finished_at), state="finished")
     kind = (stats.stop_kind or "interrupted").replace("_", " ")
-    state = (f"stopped early ({kind}): rerun the same command to resume" if stats.interrupted
+    stopped = f"stopped early ({kind}: {stats.stop_reason})" if stats.stop_reason else "interrupted"
+    state = (f"{stopped}: rerun the same command to resume" if stats.interrupted
              else "finished" if stats.finished_at else "still running (or killed)")
     return Timing(started=_when(stats.started_at),
                   finished=_when(stats.finished_at or summary.last_finished_at), state=state)

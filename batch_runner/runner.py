@@ -2,8 +2,10 @@
 
 Orders stream from the loader; at most `max_in_flight` are being worked at once. Each order's
 carts are driven by CartFlow; its ledger line is written the moment it is final. A stop request
-(first SIGINT/SIGTERM) lets in-flight requests finish, journals them, and ends without starting
-anything new; whatever is unfinished resumes from the journal next time.
+(first SIGINT/SIGTERM, the outage budget, the end of the deadline's grace) lets in-flight
+requests finish, journals them, and ends without starting anything new; whatever is unfinished
+resumes from the journal next time. A refusal (the deadline, a failure streak) is a softer stop:
+the refused operations are no longer sent, everything else goes on to its end.
 """
 
 from __future__ import annotations
@@ -41,11 +43,16 @@ from batch_runner.core.stop import StopKind, StopReason
 from batch_runner.journal import CartState, Journal, OrderState, cut_torn_tail
 from batch_runner.limits import TierLimits
 from batch_runner.load import describe, iter_orders
+from batch_runner.night_guards import NightGuards
+from batch_runner.outage import GateClosed, OutageWatch
 from batch_runner.progress import Progress
 from batch_runner.schema_check import SchemaCheck
 from batch_runner.spend import BudgetReached, SpendGuard, limits_from
 
 log = logging.getLogger("batch_runner")
+
+#: What the budget, once reached, refuses: new carts (a cart that fits may still be submitted).
+NO_NEW_CARTS = frozenset({"createCart"})
 
 #: How often throughput is sampled for the report.
 SAMPLE_EVERY_S = 2.0
@@ -97,6 +104,14 @@ class Runner:
         self.guard = SpendGuard(self.limits_spend, Book())
         self._stopping = anyio.Event()
         self.stop_reason: StopReason | None = None
+        self._refused: frozenset[str] = frozenset()  #: operations no longer sent
+        self._left_unfinished = False  #: an order was left for the next run
+        self.outage = OutageWatch(budget_s=settings.outage_budget_s, on_exhausted=self.stop,
+                                  on_notice=progress.outage)
+        self.guards = NightGuards(
+            deadline_text=settings.deadline, deadline_grace_s=settings.deadline_grace_s,
+            stop_after_failures=settings.stop_after_failures, refuse=self.refuse, stop=self.stop,
+        )
         self._done = 0
         self._counts: dict[OrderStatus, int] = {}
         self._replacements = 0
@@ -113,10 +128,23 @@ class Runner:
             self.stop_reason = reason or StopReason(kind=StopKind.INTERRUPTED,
                                                     message="interrupted by a signal")
         self._stopping.set()
+        self.outage.shut()
+
+    def refuse(self, reason: StopReason, operations: frozenset[str]) -> None:
+        """Send no more of `operations` (createCart: no new order starts); the rest goes on."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self._refused |= operations
+        self.outage.refuse(operations)
 
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
+
+    @property
+    def ended_early(self) -> bool:
+        """Stopped, or something was refused and an order was left unfinished because of it."""
+        return self.stopping or (self.stop_reason is not None and self._left_unfinished)
 
     async def _sleep(self, seconds: float) -> None:
         with anyio.move_on_after(seconds):
@@ -142,7 +170,7 @@ class Runner:
             shopper_ip=self.settings.shopper_ip, limits=limits,
             connect_timeout_s=self.settings.connect_timeout_s,
             read_timeout_s=self.settings.read_timeout_s,
-            max_connections=min(100, self.settings.max_in_flight),
+            max_connections=min(100, self.settings.max_in_flight), gate=self.outage,
         )
         self.limits = limits
         self.guard = SpendGuard(self.limits_spend, journal.book)
@@ -150,14 +178,15 @@ class Runner:
         with ledger_io.LedgerWriter(self.out) as writer:
             async with client, anyio.create_task_group() as sampler:
                 sampler.start_soon(self._sample_throughput)
+                sampler.start_soon(self.outage.watch)
+                sampler.start_soon(self.guards.watch_deadline)
                 async with anyio.create_task_group() as orders:  # exits once every order task has
                     await self._feed(orders, client, journal, writer, done)
                 sampler.cancel_scope.cancel()
-        if self.guard.closed:  # in-flight work has finished; the rest waits for a larger budget
-            self.stop(StopReason(kind=StopKind.BUDGET, message=self.guard.message()))
         self._write_stats(started)
-        return RunResult(counts=dict(self._counts), out_dir=self.out, interrupted=self.stopping,
-                         stop_reason=self.stop_reason if self.stopping else None)
+        return RunResult(counts=dict(self._counts), out_dir=self.out,
+                         interrupted=self.ended_early,
+                         stop_reason=self.stop_reason if self.ended_early else None)
 
     async def _feed(
         self, tg: anyio.abc.TaskGroup, client: RyeClient, journal: Journal,
@@ -165,7 +194,8 @@ class Runner:
     ) -> None:
         slots = anyio.Semaphore(self.settings.max_in_flight)
         for entry in iter_orders(self.input):
-            if self.stopping or self.guard.closed:
+            if self.stopping:
+                self._left_unfinished = True
                 return
             if isinstance(entry, InvalidOrder):
                 record = _invalid_record(entry)
@@ -175,12 +205,29 @@ class Runner:
                 continue
             if ("order", entry.order_id) in done:
                 continue
+            if "createCart" in self._refused:  # an order this run will not start
+                self._left_unfinished = True
+                return
             await slots.acquire()
-            if self.stopping or self.guard.closed:
+            try:
+                await self._wait_answering(slots)
+            except GateClosed:
+                slots.release()
+                self._left_unfinished = True
+                return
+            if self.stopping or "createCart" in self._refused:
+                self._left_unfinished = True
                 slots.release()
                 return
             state = journal.states.setdefault(entry.order_id, OrderState())
             tg.start_soon(self._order_task, entry, state, client, journal, writer, slots)
+
+    async def _wait_answering(self, slots: anyio.Semaphore) -> None:
+        """While the API is not known to answer, start no order beside those in flight: they
+        find out (one probe at a time), and no intents pile up in the journal meanwhile."""
+        while (not self.outage.answering() and slots.value < self.settings.max_in_flight - 1
+               and not self.stopping and "createCart" not in self._refused):
+            await self.outage.wait_changed()
 
     async def _order_task(
         self, order: Order, state: OrderState, client: RyeClient, journal: Journal,
@@ -190,8 +237,13 @@ class Runner:
             record = await self._drive(order, state, client, journal)
             writer.write(record)
             self._finished(record.status)
-        except (_Stopping, BudgetReached):
-            pass  # left unfinished in the journal: the next run resumes it
+            self.guards.order_finished(record)
+        except BudgetReached:  # its cart would pass the budget: it, and every new cart, wait
+            self.refuse(StopReason(kind=StopKind.BUDGET, message=self.guard.message()),
+                        NO_NEW_CARTS)
+            self._left_unfinished = True
+        except (_Stopping, GateClosed):  # left for the next run, which resumes it
+            self._left_unfinished = True
         finally:
             slots.release()
 
@@ -211,7 +263,7 @@ class Runner:
         while True:
             cart_state = state.carts.get(generation)
             if cart_state is None:
-                self._check_stop()
+                self._check_stop("createCart")
                 if self.guard.closed:
                     raise BudgetReached(self.guard.message())  # no new carts past the budget
                 journal.append({"t": "create", "o": order.order_id, "g": generation,
@@ -243,8 +295,9 @@ class Runner:
             lines=order.item_lines,
         )
 
-    def _check_stop(self) -> None:
-        if self.stopping:
+    def _check_stop(self, operation: str) -> None:
+        """Raises _Stopping when the run stops, or `operation` is no longer sent."""
+        if self.stopping or operation in self._refused:
             raise _Stopping
 
     async def _cart(
@@ -257,8 +310,8 @@ class Runner:
         )
         return await flow.run()
 
-    def _strict_call(self) -> None:
-        self._check_stop()
+    def _strict_call(self, operation: str) -> None:
+        self._check_stop(operation)
         self.progress.strict_call()
 
     async def _sample_throughput(self) -> None:
@@ -284,9 +337,9 @@ class Runner:
             strict_rps=self.settings.strict_rps,
             **_timeline(previous, self._samples, at_start=self._at_start,
                         elapsed_s=time.monotonic() - self._t0),
-            interrupted=self.stopping,
-            stop_kind=str(self.stop_reason.kind) if self.stopping and self.stop_reason else None,
-            stop_reason=self.stop_reason.message if self.stopping and self.stop_reason else None,
+            interrupted=self.ended_early,
+            stop_kind=str(self.stop_reason.kind) if self.ended_early and self.stop_reason else None,
+            stop_reason=self.stop_reason.message if self.ended_early and self.stop_reason else None,
             strict_shared=stats.strict_shared,
             schema_check=str(check.outcome) if (check := self.schema_check) else None,
             schema_sha256=check.sha256 if check else None,

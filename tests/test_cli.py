@@ -101,17 +101,3 @@ def test_report_of_a_directory_without_ledger_is_usage_error(tmp_path: Path, cap
     """report DIR on a directory that holds no run says so (exit 2)."""
     assert cli.main(["report", str(tmp_path)]) == 2
     assert "ledger.jsonl" in capsys.readouterr().err
-
-
-def test_deadline_warning_when_the_strict_budget_cannot_make_it(capsys: pytest.CaptureFixture[str]) -> None:
-    """run warns at start when orders x 2 Strict calls at the Strict rate end after --deadline."""
-    from dataclasses import replace
-    from datetime import datetime, timedelta
-
-    from batch_runner.config import Settings
-
-    soon = (datetime.now() + timedelta(minutes=10)).isoformat(timespec="minutes")
-    cli._warn_deadline(replace(Settings(), deadline=soon, strict_rps=1.0), 1000)
-    assert "need at least 33m20s" in capsys.readouterr().err
-    cli._warn_deadline(replace(Settings(), deadline=soon, strict_rps=1.0), 100)
-    assert capsys.readouterr().err == ""

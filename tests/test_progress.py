@@ -121,3 +121,27 @@ def test_no_progress_accepts_every_call_and_prints_nothing(capsys: pytest.Captur
     progress.order_finished(OrderStatus.PLACED)
     progress.close()
     assert capsys.readouterr() == ("", "")
+
+
+def test_the_unreachable_notice_heads_the_log_line_at_once_and_clears(caplog: pytest.LogCaptureFixture) -> None:
+    """outage(notice) logs a line at once that starts with the notice; outage(None) drops it."""
+    clock = FakeClock()
+    progress = LogProgress(strict_rps=1.0, logger=LOGGER, interval_s=30.0, clock=clock)
+    notice = "API unreachable since 02:14:07 (last error: cannot connect)"
+    with caplog.at_level(logging.INFO, logger=LOGGER.name):
+        progress.start(3)
+        progress.outage(notice)
+        progress.outage(None)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[1].startswith(f"progress: {notice}; 0/3 orders done")
+    assert "unreachable" not in lines[2]
+
+
+def test_the_bar_shows_the_unreachable_notice() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=200, color_system=None)
+    bar = BarProgress(strict_rps=1.0, console=console, clock=FakeClock())
+    bar.start(2)
+    bar.outage("API unreachable since 02:14:07 (last error: [Errno 111] refused)")
+    bar.close()
+    assert "API unreachable since 02:14:07 (last error: [Errno 111] refused)" in out.getvalue()
