@@ -157,7 +157,7 @@ async def test_every_payment_failing_stops_the_night_after_the_streak(tmp_path: 
     assert stats.stop_reason is not None
     assert "PAYMENT_FAILED ended 5 orders in a row" in stats.stop_reason
     report = (tmp_path / "out" / "report.md").read_text()
-    assert "stopped early (failure_streak: PAYMENT_FAILED ended 5 orders in a row" in report
+    assert "stopped early (failure streak: PAYMENT_FAILED ended 5 orders in a row" in report
 
 
 async def test_a_normal_mix_of_out_of_stock_and_placed_never_trips_the_streak(tmp_path: Path) -> None:
@@ -186,12 +186,14 @@ async def test_the_deadline_stops_new_carts_exits_3_and_the_rerun_resumes(
                                                    deadline_grace_s=20.0))
         submitted_first = sum(c.submissions_processed for c in sim.truth().carts.values())
         stats = read_run_stats(tmp_path / "out" / RUN_STATS_NAME)
-        err = capsys.readouterr().err
+        captured = capsys.readouterr()
+        err, out = captured.err, captured.out
         second_code, ledger = await run(settings_for(sim, tmp_path, path, strict_rps=50.0))
         placed_once(sim, 30)
         carts = len(sim.truth().carts)
     assert "warning: 30 orders need at least 0m06s of Strict budget at 10 requests/s, but the deadline +1s" in err
-    assert "stopped early (deadline): deadline +1s" in err
+    assert out.startswith("batch-runner: STOPPED EARLY (deadline): ")  # the summary's subject line
+    assert "\nStopped early: deadline +1s" in out
     assert submitted_first == len(first)  # every cart submitted before the deadline was polled to its end
     assert carts == 30  # carts created before the deadline were resumed, not created again
     assert first_code == 3
