@@ -10,6 +10,7 @@
         ├── AuthRefused              3  the API refused the key (401/403)
         ├── CertificateRefused       3  the API's TLS certificate failed verification
         ├── TlsFailed                3  no TLS handshake (https to a plain-HTTP port, ...)
+        ├── ApiUnreachable           3  no answer for the outage budget before anything was sent
         └── Interrupted              3  SIGINT / SIGTERM
 """
 
@@ -55,6 +56,10 @@ class CertificateRefused(RunAborted):
 
 
 class TlsFailed(RunAborted):
+    pass
+
+
+class ApiUnreachable(RunAborted):
     pass
 
 
