@@ -69,7 +69,6 @@ class CartCreated:
 class StoreSubmission:
     store: str
     is_submitted: bool
-    order_id: str | None
     lines: tuple[LineItem, ...]
     errors: tuple[ApiError, ...] = ()
 
@@ -593,14 +592,12 @@ def _store_lines(store: Mapping[str, Any]) -> tuple[LineItem, ...]:
 
 
 def _store_submission(result: Mapping[str, Any]) -> StoreSubmission:
-    """One SubmitStoreResult: isSubmitted, orderId and errors on the result itself; the store's
-    name and lines inside `store`, the union Store."""
+    """One SubmitStoreResult: isSubmitted and errors on the result itself; the store's name and
+    lines inside `store`, the union Store."""
     store = result.get("store") or {}
-    order_id = result.get("orderId")
     return StoreSubmission(
         store=str(store.get("store", "")),
         is_submitted=bool(result.get("isSubmitted")),
-        order_id=order_id if isinstance(order_id, str) and order_id else None,
         lines=_store_lines(store),
         errors=_errors(result),
     )

@@ -62,6 +62,8 @@ query GetCart($id: ID!) {
 }
 """ + CART_COST
 
+#: A store's order id is not read here: its name differs between Rye's sources (orderId on the
+#: newest pages, requestId in the generated types), and polling reads each Rye order's id.
 SUBMIT_CART = """
 mutation SubmitCart($input: CartSubmitInput!) {
   submitCart(input: $input) {
@@ -69,7 +71,6 @@ mutation SubmitCart($input: CartSubmitInput!) {
       id
       stores {
         isSubmitted
-        orderId
         store { ...StoreLines }
         errors { code message }
       }

@@ -32,7 +32,10 @@ from batch_runner.errors import ConfigError, InputError, UsageError
 from batch_runner.journal import CartState, Journal, OrderState, locked
 from batch_runner.ledger import LEDGER_NAME, ledger_order_ids, safe_cell
 from batch_runner.limits import TierLimits
+from batch_runner.live_schema import check_before_run
 from batch_runner.load import iter_orders, summarize
+from batch_runner.logs import setup_logging
+from batch_runner.notify import run_secrets
 from batch_runner.report import duration_text
 from batch_runner.spend import SpendGuard, limits_from
 
@@ -78,6 +81,9 @@ def estimate_s(orders: int, strict_rps: float) -> float:
 async def run_quote(settings: Settings) -> int:
     """Quote every order of the input into --out; 0 when every item is carted and priced."""
     input_path, out = _check(settings)
+    logger = setup_logging(fmt=settings.log_format, quiet=settings.quiet,
+                           secrets=run_secrets(settings, os.environ))
+    await check_before_run(settings, logger)  # createCart is Strict: no drifted document goes
     limits = limits_from(settings.max_order_total, None)
     summary = summarize(input_path)
     needed = duration_text(estimate_s(summary.orders, settings.strict_rps))

@@ -20,6 +20,7 @@ from graphql import (
     print_ast,
     visit,
 )
+from graphql.language.visitor import REMOVE
 
 SDL = (resources.files("batch_runner.simulator") / "schema.graphql").read_text()
 
@@ -62,6 +63,11 @@ def _edit(sdl: str, type_name: str, field: str, change: Any, *, at_least: int = 
 def rename_field(type_name: str, field: str, new_name: str, sdl: str = SDL) -> str:
     """The schema with `type_name.field` (object or input type) renamed to `new_name`."""
     return _edit(sdl, type_name, field, lambda n: dataclasses.replace(n, name=NameNode(value=new_name)))
+
+
+def remove_field(type_name: str, field: str, sdl: str = SDL) -> str:
+    """The schema without `type_name.field`."""
+    return _edit(sdl, type_name, field, lambda n: REMOVE)
 
 
 def rename_argument(argument: str, new_name: str, sdl: str = SDL) -> str:

@@ -174,3 +174,23 @@ async def test_a_large_schema_is_read_up_to_its_own_bound(tmp_path: Path, size: 
     assert MAX_BODY_BYTES < 6 << 20 < MAX_SCHEMA_BYTES < 17 << 20
     if outcome == "unavailable":
         assert f"larger than {MAX_SCHEMA_BYTES} bytes" in check.note
+
+
+async def test_quote_checks_the_live_schema_before_its_first_create_cart(tmp_path: Path) -> None:
+    """quote sends createCart (Strict) too: against a drifted Cart.cost it exits 2, naming the
+    field, with only the introspection sent and no --out created."""
+    path = write_jsonl(tmp_path / "in.jsonl", [order(f"Q-{n}", ("AMAZON", f"B0QDRIFT{n}")) for n in range(3)])
+    out = tmp_path / "out"
+    drifted = tmp_path / "drifted.graphql"
+    drifted.write_text(rename_field("Cart", "cost", "price"))
+    env = {**os.environ, "RYE_API_KEY": KEY}
+    async with running_simulator(SimConfig(schema_path=str(drifted), **SIM_FAST)) as sim:
+        result = await anyio.run_process(
+            [sys.executable, "-m", "batch_runner", "quote", str(path), "--out", str(out),
+             "--api-url", sim.url, "--strict-rps", "50"], env=env, check=False)
+        assert strict_tier(sim) == []
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert "createCart" in stderr
+    assert "Cannot query field 'cost' on type 'Cart'" in stderr
+    assert not out.exists()
