@@ -393,13 +393,13 @@ def _html_money(m: MoneySummary, stats: RunStats | None) -> str:
         out.append(f"<p>Carts above {_e(stats.max_order_total)} were not submitted "
                    "(PRICE_ABOVE_LIMIT).</p>")
     if rows:
-        out.append(_html_table(MONEY_HEADER, (tuple(_e(c) for c in r) for r in rows), "counts"))
+        out.append(_html_table(MONEY_HEADER, (tuple(_e(c) for c in r) for r in rows), "money"))
     if m.unpriced_carts:
         out.append(f'<p class="muted">{m.unpriced_carts} cart(s) without a known price.</p>')
     if m.top:
         top = ((f"<code>{_e(o)}</code>", _e(st), _e(t), _e(sub)) for o, st, t, sub in top_rows(m))
         out.append(f"<h3 style=\"--c:#0277bd\">Most expensive orders ({len(m.top)})</h3>"
-                   + _html_table(TOP_HEADER, top, "counts"))
+                   + _html_table(TOP_HEADER, top, "money"))
     return "".join(out)
 
 

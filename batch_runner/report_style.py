@@ -27,7 +27,7 @@ th{background:var(--soft);font-size:11px;text-transform:uppercase;letter-spacing
  white-space:nowrap}
 td code,td .email{white-space:nowrap}td a[href^="https"]{overflow-wrap:anywhere}
 table.actions{min-width:820px}table.actions td.what{min-width:15em}
-table.unfinished{min-width:560px}table.facts td{overflow-wrap:anywhere}
+table.unfinished{min-width:560px}table.money td{white-space:nowrap}table.facts td{overflow-wrap:anywhere}
 .stopped{border:1px solid #e5b4b4;border-left:6px solid #c62828;border-radius:6px;
  background:#fdf3f3;padding:4px 14px 10px;margin:14px 0}
 .stopped h2{color:#c62828;margin:10px 0 6px}.stopped table{background:#fff}
