@@ -71,10 +71,9 @@ def subject(counts: Mapping[OrderStatus, int], *, exit_code: int,
 def where_text(order: UnfinishedOrder) -> str:
     """`submitted, waiting for Rye's answer · cart abc (replacement 1)` for one unfinished order."""
     text = LABELS[order.point]
-    if order.generation is not None:
-        cart = order.cart_id or "(no answer to createCart recorded)"
+    if order.generation is not None and order.cart_id:
         gen = f" (replacement {order.generation})" if order.generation else ""
-        text += f" · cart {cart}{gen}"
+        text += f" · cart {order.cart_id}{gen}"
     return text
 
 

@@ -15,7 +15,8 @@ from enum import StrEnum
 
 class StopPoint(StrEnum):
     SUBMITTED = "submitted"  #: submitCart sent; the order's outcome is not known yet
-    CART_CREATED = "cart_created"  #: createCart sent, the cart not submitted
+    CART_CREATED = "cart_created"  #: Rye made the cart; it is not submitted
+    CART_PENDING = "cart_pending"  #: createCart queued or sent, no cart recorded: none to submit
     REPLACEMENT_DUE = "replacement_due"  #: a cart is decided; the next one is not created yet
     NOT_STARTED = "not_started"  #: nothing was sent for this order
 
@@ -24,6 +25,7 @@ class StopPoint(StrEnum):
 LABELS: dict[StopPoint, str] = {
     StopPoint.SUBMITTED: "submitted, waiting for Rye's answer",
     StopPoint.CART_CREATED: "cart created, not submitted",
+    StopPoint.CART_PENDING: "no cart yet (createCart queued or unanswered; the rerun creates it)",
     StopPoint.REPLACEMENT_DUE: "a cart decided, its replacement not created yet",
     StopPoint.NOT_STARTED: "not started",
 }
@@ -48,7 +50,7 @@ def stop_point(carts: Iterable[CartFacts]) -> StopPoint:
         return StopPoint.REPLACEMENT_DUE
     if latest.submits:
         return StopPoint.SUBMITTED
-    return StopPoint.CART_CREATED
+    return StopPoint.CART_CREATED if latest.cart_id else StopPoint.CART_PENDING
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,7 +15,7 @@ def cart(generation: int, *, cart_id: str | None = "c", submits: int = 0, decide
 
 @pytest.mark.parametrize(("carts", "point"), [
     ([], P.NOT_STARTED),
-    ([cart(0, cart_id=None)], P.CART_CREATED),  # createCart sent, no answer recorded
+    ([cart(0, cart_id=None)], P.CART_PENDING),  # createCart queued or sent, no cart recorded
     ([cart(0)], P.CART_CREATED),
     ([cart(0, submits=1)], P.SUBMITTED),
     ([cart(0, submits=3)], P.SUBMITTED),
