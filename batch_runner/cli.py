@@ -38,8 +38,7 @@ from batch_runner.report import write_reports
 from batch_runner.retry_file import retry_file_command
 from batch_runner.runner import Runner, RunResult
 from batch_runner.summary import already_finished_line
-from batch_runner.unfinished import already_finished
-from batch_runner.wrapup import finish_run, settle_finished, write_spreadsheet_and_retry
+from batch_runner.wrapup import finish_run, finished_before, write_spreadsheet_and_retry
 
 #: The simulator's profiles (simulator.config.PROFILES; not imported: it pulls in the server).
 SIM_PROFILES = ("happy", "realistic", "chaos")
@@ -271,6 +270,9 @@ async def run_job(settings: Settings, *, demo: bool = False, resume_command: str
     # The resume command is shown in the summary and the report: no key or webhook token in it.
     command = RedactSecrets(secrets).clean(
         resume_command or shlex.join(["batch-runner", "run", str(input_path), "--out", str(out)]))
+    if (finished := finished_before(out, input_path, check_siblings=not demo)) is not None:
+        _out(already_finished_line(sum(finished.values())))  # nothing sent, not even the check
+        return RunResult(counts=finished).exit_code
     schema_check = await check_before_run(settings, logger)  # before --out, lock or journal exist
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -279,10 +281,6 @@ async def run_job(settings: Settings, *, demo: bool = False, resume_command: str
     with locked(out):
         journal = Journal.open(out, input_path, check_siblings=not demo)
         try:
-            if (finished := already_finished(out, input_path)) is not None:
-                settle_finished(out)
-                _out(already_finished_line(sum(finished.values())))
-                return RunResult(counts=finished).exit_code
             shown = not settings.quiet and settings.progress != "none"
             # A whole pass over the file: only when a total or a deadline will be shown.
             summary = summarize(input_path) if shown or settings.deadline else None

@@ -12,12 +12,13 @@ from pathlib import Path
 from batch_runner.core.model import OrderStatus
 from batch_runner.core.stop import StopReason
 from batch_runner.errors import InputError
+from batch_runner.journal import Journal, locked
 from batch_runner.ledger import LEDGER_NAME, RUN_STATS_NAME, read_ledger, read_run_stats
 from batch_runner.ledger_xlsx import LEDGER_XLSX_NAME, write_ledger_xlsx
 from batch_runner.report import write_reports
 from batch_runner.retry_file import RetryFile, write_retry_file
 from batch_runner.summary import Stop, need_a_person, run_summary
-from batch_runner.unfinished import record_in_stats, scan
+from batch_runner.unfinished import already_finished, record_in_stats, scan
 
 log = logging.getLogger("batch_runner")
 
@@ -63,6 +64,24 @@ def finish_run(*, out_dir: Path, input_path: Path, interrupted: bool,
                         report_html=html, resume_command=resume_command,
                         unfinished=unfinished, stop=stop, retry=retry)
     return lines, exit_code
+
+
+def finished_before(out_dir: Path, input_path: Path, *,
+                    check_siblings: bool) -> dict[OrderStatus, int] | None:
+    """The ledger's counts when a job run again is already finished, else None; read under the
+    --out lock with the journal opened (which refuses another input's directory), so a rerun
+    of a finished job sends nothing at all."""
+    if not (out_dir / LEDGER_NAME).is_file():
+        return None
+    with locked(out_dir):
+        journal = Journal.open(out_dir, input_path, check_siblings=check_siblings)
+        try:
+            finished = already_finished(out_dir, input_path)
+            if finished is not None:
+                settle_finished(out_dir)
+        finally:
+            journal.close()
+    return finished
 
 
 def settle_finished(out_dir: Path) -> None:
