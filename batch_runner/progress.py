@@ -16,7 +16,7 @@ from typing import Protocol
 
 from rich.console import Console
 from rich.markup import escape as rich_escape
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.progress import Progress as RichProgress
 
 from batch_runner.core.model import OrderStatus
@@ -161,7 +161,8 @@ class BarProgress(Tally):
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(strict_rps=strict_rps, clock=clock)
         self._bar = RichProgress(
-            TextColumn("[bold]orders"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            # No elapsed-time column: at 80 columns rich cut it to "0:00:…" (the summary has it).
+            TextColumn("[bold]orders"), BarColumn(bar_width=20), MofNCompleteColumn(),
             TextColumn("{task.fields[counts]}"), TextColumn("Strict {task.fields[rate]}"),
             TextColumn("ETA >= {task.fields[eta]}"), TextColumn("[bold red]{task.fields[notice]}"),
             console=console or Console(stderr=True), transient=False, refresh_per_second=4,
@@ -177,7 +178,11 @@ class BarProgress(Tally):
 
     def _refresh(self) -> None:
         # Markup built from enums and numbers only: no input text reaches rich's markup parser.
-        counts = " ".join(f"[{STYLES[s]}]{n} {s.value}[/]" for s, n in self.by_status.items())
+        # As the summary's subject says it: the full breakdown would not fit 80 columns.
+        placed = self.by_status.get(OrderStatus.PLACED, 0)
+        others = sum(n for s, n in self.by_status.items() if s is not OrderStatus.PLACED)
+        counts = f"[green]{placed} PLACED[/]" + (f" [bold yellow]{others} need a person[/]"
+                                                   if others else "")
         self._bar.update(self._task, total=self.total, completed=self.done, counts=counts,
                          rate=f"{self.strict_rate():.1f}/s", eta=eta_text(self.eta_s()),
                          notice=rich_escape(self.notice or ""))

@@ -94,7 +94,8 @@ def test_log_progress_writes_at_start_every_interval_and_at_the_end(caplog: pyte
 
 
 def test_the_bar_shows_done_total_counts_rate_and_eta() -> None:
-    """On a terminal the bar shows orders done of total, counts by status, the Strict rate and the ETA."""
+    """On a terminal the bar shows orders done of total, PLACED and those needing a person, the
+    Strict rate and the ETA."""
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=160, color_system=None)
     clock = FakeClock()
@@ -108,7 +109,7 @@ def test_the_bar_shows_done_total_counts_rate_and_eta() -> None:
     text = out.getvalue()
     assert "2/5" in text
     assert "1 PLACED" in text
-    assert "1 NEEDS_ATTENTION" in text
+    assert "1 need a person" in text  # the summary's words: the breakdown would not fit 80 columns
     assert "Strict 0.1/s" in text
     assert "ETA >= 0m06s" in text
 
