@@ -21,12 +21,12 @@ from pathlib import Path
 import anyio
 
 from batch_runner import __version__
-from batch_runner.client import check_api_url
 from batch_runner.config import CHOICES, ENV_API_KEY, Settings, load_settings
 from batch_runner.core.deadline import format_duration, strict_estimate_s
 from batch_runner.core.proxy import proxy_urls
-from batch_runner.errors import BatchRunnerError, ConfigError, InputError, UsageError
+from batch_runner.errors import BatchRunnerError, ConfigError, UsageError, ours_alone
 from batch_runner.helptext import RUN_EPILOG, parser_options
+from batch_runner.job_check import check_job
 from batch_runner.journal import Journal, locked
 from batch_runner.ledger_xlsx import LEDGER_XLSX_NAME
 from batch_runner.live_schema import check_before_run
@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(exc, secrets)
         return exc.exit_code
     except BaseExceptionGroup as group:
-        inner = _single_error(group)
+        inner = ours_alone(group)
         if inner is None:
             raise
         _error(inner, secrets)
@@ -177,19 +177,6 @@ def _error(exc: BatchRunnerError, secrets: Sequence[str] = ()) -> None:
     text = RedactSecrets([key, *proxies, *secrets]).clean(str(exc))
     print(f"batch-runner: error: {text}", file=sys.stderr)  # noqa: T201
 
-
-def _single_error(group: BaseExceptionGroup[BaseException]) -> BatchRunnerError | None:
-    """The error to report when every leaf of the group is one of ours (e.g. several AuthRefused)."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        exc = pending.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            pending.extend(exc.exceptions)
-        else:
-            leaves.append(exc)
-    ours = [e for e in leaves if isinstance(e, BatchRunnerError)]
-    return ours[0] if ours and len(ours) == len(leaves) else None
 
 
 def _dispatch(args: argparse.Namespace, secrets: list[str], argv: list[str]) -> int:
@@ -245,26 +232,12 @@ def _out(text: str = "") -> None:
     print(text)  # noqa: T201
 
 
-def _check_run_settings(settings: Settings) -> tuple[Path, Path]:
-    if settings.input is None:
-        raise UsageError("no input file: give INPUT or set 'input' in the job file")
-    if settings.out is None:
-        raise UsageError("no output directory: give --out DIR or set 'out' in the job file")
-    if not settings.api_key:
-        raise ConfigError("RYE_API_KEY is not set: export your Rye API key in the environment")
-    check_api_url(settings.api_url)  # before --out or the journal exists
-    if not settings.shopper_ip:
-        raise ConfigError("no shopper IP: give --shopper-ip or export RYE_SHOPPER_IP (Rye requires it on submitCart)")
-    if not settings.input.is_file():
-        raise InputError(f"{settings.input}: no such file")
-    return settings.input, settings.out
-
 
 async def run_job(settings: Settings, *, demo: bool = False, resume_command: str | None = None) -> int:
     """Run one job to its end (or a stop) and print the summary; returns the exit status.
 
     `resume_command` is the command line that resumes the job, for the summary and the report."""
-    input_path, out = _check_run_settings(settings)
+    input_path, out = check_job(settings, submits=True)
     secrets = run_secrets(settings, os.environ)
     logger = setup_logging(fmt=settings.log_format, quiet=settings.quiet, secrets=secrets)
     # The resume command is shown in the summary and the report: no key or webhook token in it.

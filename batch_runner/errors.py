@@ -65,3 +65,23 @@ class ApiUnreachable(RunAborted):
 
 class Interrupted(RunAborted):
     pass
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions at the leaves of `exc`, an exception group or not."""
+    found: list[BaseException] = []
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        else:
+            found.append(current)
+    return found
+
+
+def ours_alone(exc: BaseException) -> BatchRunnerError | None:
+    """The error to report when every leaf is one of ours (e.g. several AuthRefused), else None."""
+    found = leaves(exc)
+    ours = [e for e in found if isinstance(e, BatchRunnerError)]
+    return ours[0] if ours and len(ours) == len(found) else None

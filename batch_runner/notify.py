@@ -28,7 +28,7 @@ from batch_runner.config import Settings
 from batch_runner.core.notice import Ending, notice, ping_suffix
 from batch_runner.core.proxy import ProxySettingError, is_loopback, proxy_for, proxy_urls
 from batch_runner.core.rollup import Summary, summarize
-from batch_runner.errors import BatchRunnerError, ConfigError, JournalError
+from batch_runner.errors import BatchRunnerError, ConfigError, JournalError, leaves, ours_alone
 from batch_runner.ledger import LEDGER_NAME, RUN_STATS_NAME, read_ledger, read_run_stats
 from batch_runner.logs import RedactSecrets, setup_logging, url_secrets
 from batch_runner.report import REPORT_HTML_NAME, TODO
@@ -165,17 +165,10 @@ def _iso_now() -> str:
 
 def _error_of(exc: BaseException) -> tuple[int, str, bool]:
     """(exit code, message, crashed) for an exception that ended the run."""
-    leaves, pending = [], [exc]
-    while pending:
-        current = pending.pop()
-        if isinstance(current, BaseExceptionGroup):
-            pending.extend(current.exceptions)
-        else:
-            leaves.append(current)
-    ours = [e for e in leaves if isinstance(e, BatchRunnerError)]
-    if ours and len(ours) == len(leaves):
-        return ours[0].exit_code, str(ours[0]), False
-    bug = next(e for e in leaves if not isinstance(e, BatchRunnerError))
+    ours = ours_alone(exc)
+    if ours is not None:
+        return ours.exit_code, str(ours), False
+    bug = next(e for e in leaves(exc) if not isinstance(e, BatchRunnerError))
     return 1, f"batch-runner crashed ({type(bug).__name__}); the log has the traceback", True
 
 

@@ -22,13 +22,14 @@ from pathlib import Path
 import anyio
 
 from batch_runner.cart_flow import CART_EXPIRES_AFTER_S, CartFlow, FlowSettings
-from batch_runner.client import RyeClient, check_api_url
+from batch_runner.client import RyeClient
 from batch_runner.config import Settings
 from batch_runner.core.budget import Limits, Verdict, guard_cart
 from batch_runner.core.classify import Policy
 from batch_runner.core.model import Order
 from batch_runner.core.money import fmt, plain
-from batch_runner.errors import ConfigError, InputError, UsageError
+from batch_runner.errors import UsageError
+from batch_runner.job_check import check_job
 from batch_runner.journal import CartState, Journal, OrderState, locked
 from batch_runner.ledger import LEDGER_NAME, ledger_order_ids, safe_cell
 from batch_runner.limits import TierLimits
@@ -60,18 +61,6 @@ def _say(text: str) -> None:
     print(text)  # noqa: T201
 
 
-def _check(settings: Settings) -> tuple[Path, Path]:
-    if settings.input is None:
-        raise UsageError("no input file: give INPUT or set 'input' in the job file")
-    if settings.out is None:
-        raise UsageError("no output directory: give --out DIR or set 'out' in the job file")
-    if not settings.api_key:
-        raise ConfigError("RYE_API_KEY is not set: export your Rye API key in the environment")
-    check_api_url(settings.api_url)
-    if not settings.input.is_file():
-        raise InputError(f"{settings.input}: no such file")
-    return settings.input, settings.out
-
 
 def estimate_s(orders: int, strict_rps: float) -> float:
     """One Strict createCart per order; the getCart reads go through the Default tier."""
@@ -80,7 +69,7 @@ def estimate_s(orders: int, strict_rps: float) -> float:
 
 async def run_quote(settings: Settings) -> int:
     """Quote every order of the input into --out; 0 when every item is carted and priced."""
-    input_path, out = _check(settings)
+    input_path, out = check_job(settings, submits=False)
     logger = setup_logging(fmt=settings.log_format, quiet=settings.quiet,
                            secrets=run_secrets(settings, os.environ))
     await check_before_run(settings, logger)  # createCart is Strict: no drifted document goes

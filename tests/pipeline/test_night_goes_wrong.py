@@ -99,9 +99,7 @@ async def test_an_outage_mid_run_past_the_budget_stops_with_exit_3_and_the_rerun
             await plug.plug_in(tg)
 
             async def outage() -> None:
-                with anyio.fail_after(30):
-                    while sum(r.operation == "submitCart" and r.processed for r in sim.request_log()) < 4:  # noqa: ASYNC110
-                        await anyio.sleep(0.02)
+                await submits_processed(sim, 4)
                 plug.pull_out()
                 pulled.append(time.time())
 
@@ -262,6 +260,13 @@ async def _pipe(source: anyio.abc.ByteStream, sink: anyio.abc.ByteStream) -> Non
         await sink.send_eof()
 
 
+async def submits_processed(sim: Simulator, count: int) -> None:
+    """Until the simulator has processed `count` submitCart requests (30 s at most)."""
+    with anyio.fail_after(30):
+        while sum(r.operation == "submitCart" and r.processed for r in sim.request_log()) < count:  # noqa: ASYNC110
+            await anyio.sleep(0.02)
+
+
 class Plug:
     """A TCP forwarder in front of the simulator that can be pulled out: while it is out, new
     connections are refused and those open are cut, as when the network goes away; the
@@ -310,9 +315,7 @@ async def test_the_network_gone_mid_run_is_waited_out_and_misclassifies_nothing(
             await plug.plug_in(tg)
 
             async def outage() -> None:
-                with anyio.fail_after(30):
-                    while sum(r.operation == "submitCart" and r.processed for r in sim.request_log()) < 4:  # noqa: ASYNC110
-                        await anyio.sleep(0.02)
+                await submits_processed(sim, 4)
                 plug.pull_out()
                 await anyio.sleep(3.0)
                 await plug.plug_in(tg)
