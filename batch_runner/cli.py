@@ -80,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="seconds from submission to an order's final event")
     sim.add_argument("--per-operation-strict", action="store_true",
                      help="one Strict bucket per operation instead of one shared")
+    sim.add_argument("--limiter", default="token-bucket",
+                     help="token-bucket, or fixed-window (windows aligned to wall-clock seconds)")
+    sim.add_argument("--reset-style", default="delta",
+                     help="Ratelimit-Reset as seconds from now (delta) or a Unix time (unix)")
+    sim.add_argument("--fault-rate", type=float, default=0.0,
+                     help="share of requests given a transport fault (503, reset, 504, slow)")
 
     validate = sub.add_parser("validate", help="check INPUT and send nothing")
     validate.add_argument("input", type=Path)
@@ -148,7 +154,8 @@ def _dispatch(args: argparse.Namespace) -> int:
                 port=args.port, profile=args.profile, seed=args.seed,
                 strict_rps=args.strict_rps, default_rps=args.default_rps,
                 shared_strict=not args.per_operation_strict,
-                placement_delay_s=args.placement_delay,
+                placement_delay_s=args.placement_delay, limiter=args.limiter,
+                reset_style=args.reset_style, fault_rate=args.fault_rate,
             )
         case "validate":
             return _validate(args.input, args.strict_rps or 1.0)

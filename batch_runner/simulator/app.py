@@ -35,11 +35,11 @@ from graphql import (
 )
 
 from batch_runner.simulator.config import (
-    CHAOS_FAULTS,
     PROCESSED_FAULTS,
     Behaviour,
     Fault,
     SimConfig,
+    chaos_mix,
 )
 from batch_runner.simulator.ratelimit import Tiers
 from batch_runner.simulator.world import ApiFailure, GroundTruth, World
@@ -90,7 +90,7 @@ class Simulator:
         self.config = config
         self.world = World(config)
         self.tiers = Tiers(strict_rps=config.strict_rps, default_rps=config.default_rps,
-                           shared_strict=config.shared_strict)
+                           shared_strict=config.shared_strict, limiter=config.limiter)
         self._documents: dict[str, _Document] = {}
         self._log: list[RequestLogEntry] = []
         self._down = False
@@ -204,7 +204,7 @@ class Simulator:
             return _json({"errors": [{"message": "Body must be JSON with a query"}]}, 400)
         doc = self._document(str(query))
         bucket = self.tiers.bucket(doc.operation)
-        now = time.monotonic()
+        now = time.time()  # wall-clock: fixed windows are aligned to it
         unix = self.config.reset_style == "unix"
         cart_id = _cart_id(doc.operation, variables)
         if self._down:  # read first, so that the log names the operation and cart refused
@@ -213,14 +213,14 @@ class Simulator:
         if not bucket.take(now):
             self._record(doc.operation, cart_id, 429, False)
             return _json({"errors": [{"message": "Too Many Requests"}]}, 429,
-                         bucket.headers(limited=True, unix=unix))
-        headers = bucket.headers(limited=False, unix=unix)
+                         bucket.headers(now, limited=True, unix=unix))
+        headers = bucket.headers(now, limited=False, unix=unix)
         if doc.node is None:
             self._record(doc.operation, cart_id, 200, False)
             return _json({"errors": list(doc.errors)}, 200, headers)
         fault = self._fault(doc.operation, cart_id)
         if fault is not None and fault not in PROCESSED_FAULTS:
-            limited = bucket.headers(limited=True, unix=unix)
+            limited = bucket.headers(now, limited=True, unix=unix)
             return self._unprocessed(fault, doc.operation, cart_id, request, headers, limited)
         if fault == Fault.SLOW:
             await asyncio.sleep(self.config.slow_s)
@@ -302,10 +302,11 @@ class Simulator:
                 for _, pid, _ in cart.lines():
                     if self.world.fires(pid, behaviour, f"{cart_id}:{pid}"):
                         return fault
-        if self.config.profile != "chaos":
+        mix = chaos_mix(self.config)
+        if not mix:
             return None
         roll = self._chaos.random()
-        for fault, p in CHAOS_FAULTS.items():
+        for fault, p in mix.items():
             if fault == "504_after" and operation != "submitCart":
                 continue
             if roll < p:
