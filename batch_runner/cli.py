@@ -40,6 +40,7 @@ _RUN_FLAGS = {
     "stuck_after_s": ("--stuck-after", float, "seconds with only a started event before an order is STUCK (default 600)"),
     "max_replacements": ("--max-replacements", int, "replacement carts per order (default 2)"),
     "strict_rps": ("--strict-rps", float, "Strict tier rate: createCart + submitCart per second (default 1)"),
+    "strict_buckets": ("--strict-buckets", str, "auto (learn it), shared or per-operation: whether createCart and submitCart have one Strict bucket or one each"),
     "default_rps": ("--default-rps", float, "Default tier rate: polls per second (default 100)"),
     "poll_interval_s": ("--poll-interval", float, "seconds between polls of one cart (default 5)"),
     "shopper_ip": ("--shopper-ip", str, "Rye-Shopper-IP header (else RYE_SHOPPER_IP)"),

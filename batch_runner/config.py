@@ -36,6 +36,7 @@ class Settings:
     max_replacements: int = 2
     strict_rps: float = 1.0
     default_rps: float = 100.0
+    strict_buckets: str = "auto"  #: auto | shared | per-operation (createCart and submitCart)
     poll_interval_s: float = 5.0
     max_in_flight: int = 200
     connect_timeout_s: float = 10.0
@@ -57,10 +58,11 @@ KINDS: dict[str, str] = {
     "log_interval_s": "seconds", "strict_rps": "rate", "default_rps": "rate",
     "max_replacements": "count", "submit_retries": "count", "never_started_resubmits": "count",
     "max_in_flight": "positive count", "deadline": "deadline", "progress": "choice",
-    "log_format": "choice", "quiet": "bool",
+    "log_format": "choice", "quiet": "bool", "strict_buckets": "choice",
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "progress": ("auto", "bar", "log", "none"), "log_format": ("text", "json"),
+    "strict_buckets": ("auto", "shared", "per-operation"),
 }
 _DESCRIBE = {
     "path": "a non-empty path", "url": "an http(s) URL", "ip": "an IP address",

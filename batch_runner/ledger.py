@@ -60,6 +60,7 @@ class RunStats:
     stop_reason: str | None = None  #: that stop in one sentence
     strict_shared: bool | None = None  #: learned: createCart and submitCart share one bucket
     strict_by_operation: dict[str, int] = field(default_factory=dict)  #: Strict requests per operation
+    strict_shape: str | None = None  #: learned: token-bucket, fixed-window or unknown
 
 
 class LedgerWriter:

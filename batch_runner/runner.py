@@ -131,7 +131,8 @@ class Runner:
                 done.add(ledger_key(record))
                 self._counts[record.status] = self._counts.get(record.status, 0) + 1
         limits = TierLimits(strict_rps=self.settings.strict_rps,
-                            default_rps=self.settings.default_rps)
+                            default_rps=self.settings.default_rps,
+                            strict_buckets=self.settings.strict_buckets)
         client = RyeClient(
             url=self.settings.api_url, api_key=self.settings.api_key,
             shopper_ip=self.settings.shopper_ip, limits=limits,
@@ -272,6 +273,7 @@ class Runner:
             stop_kind=str(self.stop_reason.kind) if self.stopping and self.stop_reason else None,
             stop_reason=self.stop_reason.message if self.stopping and self.stop_reason else None,
             strict_shared=stats.strict_shared,
+            strict_shape=stats.strict_shape,
             strict_by_operation=_add_counts(stats.strict_by_operation,
                                             previous.strict_by_operation if previous else {}),
         ))
