@@ -24,7 +24,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-
 #: While the shape is unknown, a window's last request goes this many tokens' time after the one
 #: before it (see _window_wait), in buckets of at least this capacity.
 PROBE_GAP_TOKENS = 3.0

@@ -139,10 +139,20 @@ class Simulator:
         app = web.Application(client_max_size=self.config.max_body_bytes)
         app.router.add_post("/v1/query", self.handle)
         app.router.add_get("/_sim/truth", self.handle_truth)
+        app.router.add_get("/_sim/stats", self.handle_stats)
         return app
 
     async def handle_truth(self, request: web.Request) -> web.Response:
         return _json(self.truth())
+
+    async def handle_stats(self, request: web.Request) -> web.Response:
+        """Requests so far per tier and how many were refused with 429 (crash-loop benchmarks)."""
+        stats: dict[str, int] = {}
+        for entry in self._log:
+            stats[entry.tier] = stats.get(entry.tier, 0) + 1
+            if entry.http_status == 429:
+                stats[f"{entry.tier}_429"] = stats.get(f"{entry.tier}_429", 0) + 1
+        return _json(stats)
 
     def _document(self, query: str) -> _Document:
         cached = self._documents.get(query)

@@ -3,6 +3,12 @@ into the same --out until a run finishes by itself, then check the simulator's g
 
 Used by tests/crash/test_torture.py (short version in the default suite, long one with -m slow)
 and runnable by hand:  python -m tests.crash.torture --orders 300 --kills 20 --seed 7
+
+With `--sim-strict-rps` equal to `--strict-rps` the Strict tier is as tight on the server as the
+runner thinks, and the report counts the 429s each run drew (`rate_limited_per_run`): the gentle
+start's figure, e.g.
+    python -m tests.crash.torture --orders 200 --kills 10 --strict-rps 20 --sim-strict-rps 20 \
+        --limiter fixed-window --profile happy
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ class TortureReport:
     orders: int = 0
     problems: list[str] = field(default_factory=list)
     ledger_status: dict[str, int] = field(default_factory=dict)
+    #: Per run (each restart, then the last run): 429s the simulator gave and Strict requests.
+    rate_limited_per_run: list[int] = field(default_factory=list)
+    strict_per_run: list[int] = field(default_factory=list)
 
 
 def write_orders(path: Path, n: int, rng: random.Random) -> None:
@@ -58,6 +67,19 @@ def truth(url: str) -> dict[str, Any]:
         return json.loads(resp.read())  # type: ignore[no-any-return]
 
 
+def sim_stats(url: str) -> dict[str, int]:
+    with urllib.request.urlopen(url.replace("/v1/query", "/_sim/stats"), timeout=10) as resp:
+        return json.loads(resp.read())  # type: ignore[no-any-return]
+
+
+def _count_run(url: str, before: dict[str, int], report: TortureReport) -> dict[str, int]:
+    after = sim_stats(url)
+    limited = sum(after.get(k, 0) - before.get(k, 0) for k in after if k.endswith("_429"))
+    report.rate_limited_per_run.append(limited)
+    report.strict_per_run.append(after.get("Strict", 0) - before.get("Strict", 0))
+    return after
+
+
 def run_until_done(input_path: Path, out: Path, url: str, *, kills: int, seed: int,
                    max_kill_after_s: float, strict_rps: float, report: TortureReport) -> None:
     rng = random.Random(seed)
@@ -66,6 +88,7 @@ def run_until_done(input_path: Path, out: Path, url: str, *, kills: int, seed: i
            "--api-url", url, "--strict-rps", str(strict_rps),
            "--default-rps", "2000", "--poll-interval", "0.2", "--never-started-after", "1.5",
            "--stuck-after", "2.5", "--quiet", "--progress", "none"]
+    counted = sim_stats(url)
     while True:
         report.runs += 1
         errors = out.parent / f"stderr-{report.runs}.txt"
@@ -78,9 +101,11 @@ def run_until_done(input_path: Path, out: Path, url: str, *, kills: int, seed: i
                     proc.send_signal(signal.SIGKILL)
                     proc.wait()
                     report.kills += 1
+                    counted = _count_run(url, counted, report)
                     continue
             else:
                 proc.wait(timeout=600)
+        counted = _count_run(url, counted, report)
         stderr = errors.read_text(errors="replace")
         if proc.returncode not in (0, 1):
             report.problems.append(f"run {report.runs} exited {proc.returncode}: {stderr[-1500:]}")
@@ -150,12 +175,13 @@ def _pid(item: Any) -> str:
 
 
 def torture(workdir: Path, *, orders: int, kills: int, seed: int, max_kill_after_s: float,
-            strict_rps: float = 200.0) -> TortureReport:
+            strict_rps: float = 200.0, sim_strict_rps: float = 400.0,
+            limiter: str = "token-bucket", profile: str = "chaos") -> TortureReport:
     report = TortureReport()
     input_path = workdir / "orders.jsonl"
     write_orders(input_path, orders, random.Random(seed))
-    sim_args = ("--profile", "chaos", "--seed", str(seed), "--strict-rps", "400",
-                "--default-rps", "2000", "--placement-delay", "0.4")
+    sim_args = ("--profile", profile, "--seed", str(seed), "--strict-rps", str(sim_strict_rps),
+                "--default-rps", "2000", "--placement-delay", "0.4", "--limiter", limiter)
     with simulator_process(*sim_args) as url:
         run_until_done(input_path, workdir / "out", url, kills=kills, seed=seed,
                        max_kill_after_s=max_kill_after_s, strict_rps=strict_rps, report=report)
@@ -171,6 +197,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-kill-after", type=float, default=4.0)
     parser.add_argument("--strict-rps", type=float, default=40.0)
+    parser.add_argument("--sim-strict-rps", type=float, default=400.0,
+                        help="the simulator's Strict rate (400: never the limit)")
+    parser.add_argument("--limiter", default="token-bucket", help="token-bucket or fixed-window")
+    parser.add_argument("--profile", default="chaos")
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     import tempfile
@@ -180,7 +210,9 @@ def main() -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         report = torture(workdir, orders=args.orders, kills=args.kills, seed=args.seed,
-                         max_kill_after_s=args.max_kill_after, strict_rps=args.strict_rps)
+                         max_kill_after_s=args.max_kill_after, strict_rps=args.strict_rps,
+                         sim_strict_rps=args.sim_strict_rps, limiter=args.limiter,
+                         profile=args.profile)
         print(json.dumps({**report.__dict__, "wall_s": round(time.monotonic() - started, 1)}, indent=1))
     return 1 if report.problems else 0
 
