@@ -34,6 +34,7 @@ from batch_runner.core.rate_budget import (
     Sent,
     Shape,
     View,
+    room_is_plain,
     wait_before_send,
 )
 from batch_runner.core.strict_sharing import proves_separate_views
@@ -111,6 +112,8 @@ class TierLimits:
         self._learned = {Tier.STRICT: _Learned(), Tier.DEFAULT: _Learned()}
         self._serial = itertools.count(1)
         self._log: dict[Tier, dict[int, Sent]] = {Tier.STRICT: {}, Tier.DEFAULT: {}}
+        self._sent_count = {Tier.STRICT: 0, Tier.DEFAULT: 0}
+        self._in_flight: dict[str, int] = {}  #: per key (operation, or Default)
         self._views: dict[str, deque[View]] = {}
         self._contact: set[str] = {*STRICT_OPERATIONS, DEFAULT_KEY}  #: no answer seen yet
         self._queues: dict[str, deque[_Waiter]] = {}
@@ -183,7 +186,11 @@ class TierLimits:
         serial = next(self._serial)
         now = self._clock()
         self._own_bucket(key).take(now)
-        self._log[tier][serial] = Sent(serial, key, now)
+        in_flight = sum(n for k, n in self._in_flight.items() if tier_of(k) is tier)
+        self._log[tier][serial] = Sent(serial, key, now, seq=self._sent_count[tier],
+                                       in_flight_before=in_flight)
+        self._sent_count[tier] += 1
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
         if tier is Tier.STRICT:
             self._by_operation[operation] = self._by_operation.get(operation, 0) + 1
         else:
@@ -196,6 +203,7 @@ class TierLimits:
         entry = self._log[tier_of(ticket.operation)].get(ticket.serial)
         if entry is not None and entry.received is None:
             entry.received = self._clock()
+            self._in_flight[entry.operation] -= 1
         self._poke()
 
     # --- the decision ---------------------------------------------------------------------
@@ -226,19 +234,19 @@ class TierLimits:
         if paused > now:
             return paused - now
         log = self._log[tier]
-        if key in self._contact and any(
-            e.received is None for e in log.values() if e.operation == key
-        ):
+        if key in self._contact and self._in_flight.get(key, 0):
             return None  # gentle start: one at a time until an answer shows the bucket
         if key == "createCart" and not self._split and self._queues.get("submitCart"):
             return None  # submitting a cart already created comes first
         hypotheses = self._hypotheses(key, now)
         if not any(h.views for h in hypotheses):  # a server that sends no Ratelimit headers
             return self._own_bucket(key).wait_s(now) if key not in self._contact else 0.0
-        return wait_before_send(
-            hypotheses=hypotheses, log=list(log.values()), now=now,
-            rps=self._rps[tier], shape=self._learned[tier].shape, guard_s=WINDOW_GUARD_S,
-        )
+        shape, rps = self._learned[tier].shape, self._rps[tier]
+        if room_is_plain(hypotheses=hypotheses, seq_now=self._sent_count[tier], now=now,
+                         rps=rps, shape=shape, guard_s=WINDOW_GUARD_S):
+            return 0.0
+        return wait_before_send(hypotheses=hypotheses, log=list(log.values()), now=now,
+                                rps=rps, shape=shape, guard_s=WINDOW_GUARD_S)
 
     def _hypotheses(self, key: str, now: float) -> list[Hypothesis]:
         """Its own bucket (own views, own requests), and while one Strict bucket for both
@@ -274,7 +282,7 @@ class TierLimits:
         if entry is not None and entry.received is not None and (status == 429 or remaining is not None):
             view = View(serial=entry.serial, operation=key, sent=entry.sent, received=entry.received,
                         limited=status == 429, remaining=0 if status == 429 else max(0, remaining or 0),
-                        limit=limit)
+                        limit=limit, seq=entry.seq, in_flight_before=entry.in_flight_before)
             self._learn(tier, view)
         elif status != 429 and 200 <= status < 500:
             self._contact.discard(key)  # answered without headers: nothing more to learn
@@ -314,11 +322,10 @@ class TierLimits:
         other = next(iter(STRICT_OPERATIONS - {view.operation}))
         rps = self._rps[Tier.STRICT]
         shape = self._learned[Tier.STRICT].shape
-        log = list(self._log[Tier.STRICT].values())
         for seen in reversed(self._views.get(other, ())):
             if abs(seen.received - view.received) > 1.0:
                 break
-            others = _overlapping(log, view, seen)
+            others = _others_at_most(view, seen, self._sent_count[Tier.STRICT])
             if proves_separate_views(view, seen, others=others, rps=rps, shape=shape):
                 self._split = True
                 return
@@ -334,8 +341,11 @@ class TierLimits:
                     del log[serial]
             return
         horizon = min(min(latest), self._clock() - 2.0 - 2.0 * _window(self._rps[tier]))
-        for serial in [s for s, e in log.items() if e.received is not None and e.received < horizon]:
-            del log[serial]
+        while log:  # oldest first; stops at the first one still needed, amortized O(1)
+            first = next(iter(log.values()))
+            if first.received is None or first.received >= horizon:
+                break
+            del log[first.serial]
 
 
 def _candidates(views: list[View]) -> list[View]:
@@ -354,11 +364,12 @@ def _window(rps: float) -> float:
     return 1.0 if rps >= 1 else 1.0 / rps
 
 
-def _overlapping(log: list[Sent], a: View, b: View) -> int:
-    """Requests other than a and b that may have been processed between them."""
-    start, end = min(a.sent, b.sent), max(a.received, b.received)
-    return sum(1 for e in log if e.serial not in (a.serial, b.serial)
-               and e.sent < end and (e.received is None or e.received > start))
+def _others_at_most(a: View, b: View, sent_count: int) -> int:
+    """At most how many requests other than a and b were processed between them: every one sent
+    after the earlier of the two (up to now, just after both answered), and every one in flight
+    when it was sent."""
+    earlier = a if a.seq < b.seq else b
+    return max(0, sent_count - earlier.seq - 2) + earlier.in_flight_before
 
 
 def _as_int(value: str | None) -> int | None:

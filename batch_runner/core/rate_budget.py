@@ -47,6 +47,8 @@ class Sent:
     operation: str
     sent: float
     received: float | None = None  #: None while in flight
+    seq: int = 0  #: how many of the tier's requests were sent before it
+    in_flight_before: int = 0  #: the tier's requests in flight when it was sent
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +62,8 @@ class View:
     limited: bool
     remaining: int  #: 0 for a 429
     limit: int | None
+    seq: int = 0  #: its request's Sent.seq
+    in_flight_before: int = 0  #: its request's Sent.in_flight_before
 
 
 def window_s(rps: float) -> float:
@@ -152,6 +156,34 @@ def wait_before_send(*, hypotheses: Sequence[Hypothesis], log: Sequence[Sent], n
     if any(w is None for w in waits):
         return None
     return max(w for w in waits if w is not None)
+
+
+def room_is_plain(*, hypotheses: Sequence[Hypothesis], seq_now: int, now: float, rps: float,
+                  shape: Shape, guard_s: float) -> bool:
+    """A cheap check, true only when `wait_before_send` would say 0.0: each hypothesis' latest
+    view, less every request of the tier sent after it or in flight when it was sent, still has
+    room under every shape, away from window edges and the shape probe. Keeps the decision
+    O(1) when the bucket is far from empty (high rates), the full count runs otherwise."""
+    length = window_s(rps)
+    start = window_of(now, length) * length
+    for hypothesis in hypotheses:
+        if not hypothesis.views:
+            continue
+        view = hypothesis.views[-1]
+        capacity = capacity_of(view, rps)
+        after = seq_now - view.seq - 1 + view.in_flight_before
+        if shape is not Shape.FIXED_WINDOW:
+            level = min(capacity, _remaining(view, capacity) + rps * max(0.0, now - view.received))
+            if level - after < 1.0:
+                return False
+        if shape is not Shape.TOKEN_BUCKET:
+            if view.received < start or view.sent >= start + length:
+                return False
+            if not start + START_GUARD_S <= now < start + length - guard_s:
+                return False
+            if capacity - _remaining(view, capacity) + after >= capacity - 1:
+                return False
+    return True
 
 
 def _token_wait(hypothesis: Hypothesis, log: Sequence[Sent], *, now: float,
