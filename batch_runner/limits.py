@@ -119,7 +119,8 @@ class TierLimits:
         self._queues: dict[str, deque[_Waiter]] = {}
         self._paused_until: dict[str, float] = {}
         self._changed = anyio.Event()
-        #: Our own pace per bucket, used only while no answer has shown the server's.
+        #: Our own pace per bucket: the configured rate is a ceiling even when the server
+        #: shows more room (someone else may be meant to use the rest).
         self._own: dict[str, ClientBucket] = {}
         self._by_operation: dict[str, int] = {}
         self._default_requests = 0
@@ -238,9 +239,9 @@ class TierLimits:
             return None  # gentle start: one at a time until an answer shows the bucket
         if key == "createCart" and not self._split and self._queues.get("submitCart"):
             return None  # submitting a cart already created comes first
+        if (own := self._own_bucket(key).wait_s(now)) > 0:
+            return own  # never faster than the configured rate, whatever room the server shows
         hypotheses = self._hypotheses(key, now)
-        if not any(h.views for h in hypotheses):  # a server that sends no Ratelimit headers
-            return self._own_bucket(key).wait_s(now) if key not in self._contact else 0.0
         shape, rps = self._learned[tier].shape, self._rps[tier]
         if room_is_plain(hypotheses=hypotheses, seq_now=self._sent_count[tier], now=now,
                          rps=rps, shape=shape, guard_s=WINDOW_GUARD_S):
@@ -308,7 +309,7 @@ class TierLimits:
         views = self._views.setdefault(view.operation, deque(maxlen=VIEWS_KEPT))
         learned = self._learned[tier]
         if views:
-            new = limiter_shape.evidence(views[-1], view, rps=self._rps[tier])
+            new = limiter_shape.evidence(views[-1], view, rps=_server_rps(self._rps[tier], view))
             learned.shape, learned.contradicted = limiter_shape.combine(
                 learned.shape, new, contradicted=learned.contradicted)
         if not views or view.sent >= views[-1].sent:
@@ -320,7 +321,7 @@ class TierLimits:
 
     def _check_sharing(self, view: View) -> None:
         other = next(iter(STRICT_OPERATIONS - {view.operation}))
-        rps = self._rps[Tier.STRICT]
+        rps = _server_rps(self._rps[Tier.STRICT], view)
         shape = self._learned[Tier.STRICT].shape
         for seen in reversed(self._views.get(other, ())):
             if abs(seen.received - view.received) > 1.0:
@@ -346,6 +347,13 @@ class TierLimits:
             if first.received is None or first.received >= horizon:
                 break
             del log[first.serial]
+
+
+def _server_rps(configured: float, view: View) -> float:
+    """The rate to assume the server refills at when judging what its answers prove: a Limit
+    above the configured rate means a faster bucket (one second's worth), and underrating the
+    refill would read an ordinary answer as proof."""
+    return max(configured, float(view.limit or 0))
 
 
 def _candidates(views: list[View]) -> list[View]:
