@@ -98,6 +98,19 @@ def simulator_args(s: Scenario) -> list[str]:
     return [*args, "--per-operation-strict"] if not s.shared_strict else args
 
 
+def runner_cmd(s: Scenario, orders: Path, out: Path, url: str) -> list[str]:
+    return [
+        sys.executable, "-m", "batch_runner", "run", str(orders), "--out", str(out),
+        "--api-url", url,
+        "--strict-rps", str(s.strict_rps), "--default-rps", str(s.default_rps),
+        "--poll-interval", str(max(0.2, s.placement_delay_s / 4)),
+        "--never-started-after", str(s.never_started_after_s),
+        "--stuck-after", str(s.stuck_after_s),
+        "--max-in-flight", "400", "--quiet", "--progress", "none",
+        "--strict-buckets", s.strict_buckets,
+    ]
+
+
 def run_scenario(s: Scenario, workdir: Path) -> Figures:
     with simulator_process(*simulator_args(s)) as url:
         scenario_dir = workdir / s.name  # its own parent: identical inputs side by side are refused
@@ -106,16 +119,7 @@ def run_scenario(s: Scenario, workdir: Path) -> Figures:
         write_orders(orders, s.orders)
         out = scenario_dir / "out"
         env = {**os.environ, "RYE_API_KEY": "bench-key", "RYE_SHOPPER_IP": "203.0.113.9"}
-        cmd = [
-            sys.executable, "-m", "batch_runner", "run", str(orders), "--out", str(out),
-            "--api-url", url,
-            "--strict-rps", str(s.strict_rps), "--default-rps", str(s.default_rps),
-            "--poll-interval", str(max(0.2, s.placement_delay_s / 4)),
-            "--never-started-after", str(s.never_started_after_s),
-            "--stuck-after", str(s.stuck_after_s),
-            "--max-in-flight", "400", "--quiet", "--progress", "none",
-            "--strict-buckets", s.strict_buckets,
-        ]
+        cmd = runner_cmd(s, orders, out, url)
         started = time.monotonic()
         with (scenario_dir / "stderr.txt").open("wb") as err:
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
