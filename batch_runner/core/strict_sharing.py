@@ -1,11 +1,13 @@
 """Do createCart and submitCart share one Strict bucket? What two answers can prove. Pure.
 
-A *probe pair* is one createCart and one submitCart sent together. If they drew from one token
-bucket, the `Ratelimit-Remaining` values of their answers are tied: the later request sees the
-earlier one's remainder, less one, less whatever other requests took between them, plus the
-refill in between. Values that no single bucket could produce prove two buckets. Nothing here
-ever proves one bucket: values consistent with sharing are also what two buckets at similar
-levels show, so the caller keeps assuming "shared" (the safe side) and asks again later.
+Two answers, one from each operation, sent close together: if they drew from one token bucket,
+their `Ratelimit-Remaining` values are tied: the later request sees the earlier one's remainder,
+less one, less whatever other requests took between them, plus the refill in between. Values
+that no single bucket could produce prove two buckets. Nothing here ever proves one bucket:
+values consistent with sharing are also what two buckets at similar levels show, so the caller
+keeps assuming "shared" (the safe side) and keeps looking at later answers. (The runner needs
+no special probe: while sharing is unknown it lets requests go only when one shared bucket
+would have room for them too, and the first create and submit of a run usually settle it.)
 
 The same rules hold for fixed windows, provided no window boundary falls between the two
 (`proves_separate_views`): inside one window a shared counter also hands out one value per
