@@ -53,6 +53,7 @@ _RUN_FLAGS = {
     "stuck_after_s": ("--stuck-after", float, "seconds with only a started event before an order is STUCK (default 600)"),
     "max_replacements": ("--max-replacements", int, "replacement carts per order (default 2)"),
     "strict_rps": ("--strict-rps", float, "Strict tier rate: createCart + submitCart per second (default 1)"),
+    "strict_buckets": ("--strict-buckets", str, "auto (learn it), shared or per-operation: whether createCart and submitCart have one Strict bucket or one each"),
     "default_rps": ("--default-rps", float, "Default tier rate: polls per second (default 100)"),
     "poll_interval_s": ("--poll-interval", float, "seconds between polls of one cart (default 5)"),
     "shopper_ip": ("--shopper-ip", str, "Rye-Shopper-IP header (else RYE_SHOPPER_IP)"),
@@ -109,6 +110,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--schema", type=Path, help="serve this SDL file instead of the built-in schema")
     sim.add_argument("--no-introspection", action="store_true",
                      help="refuse introspection queries (HTTP 400 with a GraphQL error)")
+    sim.add_argument("--limiter", default="token-bucket", choices=("token-bucket", "fixed-window"),
+                     help="token-bucket, or fixed-window (windows aligned to wall-clock seconds)")
+    sim.add_argument("--reset-style", default="delta", choices=("delta", "unix"),
+                     help="Ratelimit-Reset as seconds from now (delta) or a Unix time (unix)")
+    sim.add_argument("--fault-rate", type=float, default=0.0,
+                     help="share of requests given a transport fault (503, reset, 504, slow)")
 
     validate = sub.add_parser("validate", help="check INPUT and send nothing", **parser_options())
     validate.add_argument("input", type=Path)
@@ -213,6 +220,7 @@ def _dispatch(args: argparse.Namespace, secrets: list[str], argv: list[str]) -> 
                 placement_delay_s=args.placement_delay,
                 schema_path=str(args.schema) if args.schema else None,
                 refuse_introspection=400 if args.no_introspection else None,
+                limiter=args.limiter, reset_style=args.reset_style, fault_rate=args.fault_rate,
             )
         case "validate":
             return _validate(args.input, args.strict_rps or 1.0)

@@ -38,6 +38,7 @@ class Settings:
     max_replacements: int = 2
     strict_rps: float = 1.0
     default_rps: float = 100.0
+    strict_buckets: str = "auto"  #: auto | shared | per-operation (createCart and submitCart)
     poll_interval_s: float = 5.0
     max_in_flight: int = 200
     connect_timeout_s: float = 10.0
@@ -69,9 +70,11 @@ KINDS: dict[str, str] = {
     "deadline_grace_s": "duration", "outage_budget_s": "duration", "stop_after_failures": "count",
     "log_format": "choice", "quiet": "bool", "notify_url": "secret url", "ping_url": "secret url",
     "max_order_total": "amount", "budget": "budget",
+    "strict_buckets": "choice",
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "progress": ("auto", "bar", "log", "none"), "log_format": ("text", "json"),
+    "strict_buckets": ("auto", "shared", "per-operation"),
 }
 _DESCRIBE = {
     "path": "a non-empty path", "url": "an http(s) URL", "ip": "an IP address",

@@ -89,6 +89,7 @@ class RunStats:
     unfinished: int | None = None
     unfinished_by_point: dict[str, int] = field(default_factory=dict)
     resume_command: str | None = None  #: the command that resumes this run (the same one)
+    strict_shape: str | None = None  #: learned: token-bucket, fixed-window or unknown
 
 
 class LedgerWriter:

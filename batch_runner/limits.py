@@ -1,48 +1,55 @@
 """Rate limiting per Rye tier: Strict (createCart, submitCart) and Default (polls).
 
-Owns the client's side of the budget: one aiolimiter bucket per server bucket, a priority gate
-so a cart already created is submitted before a new one is created, pauses after a 429 or an
-exhausted window (per bucket: a pause of createCart's own bucket does not stop submitCart), and
-learning from the API's answers whether createCart and submitCart share one Strict bucket.
+The I/O shell around `core.rate_budget` (may a request go now?), `core.limiter_shape` (token
+bucket or fixed window?) and `core.strict_sharing` (one Strict bucket or one per operation?):
+it keeps the log of requests sent and the answers' views, reads the clock, and makes callers
+wait their turn. A request goes only when every limiter shape and bucket sharing still possible
+has room for it, so nothing is sent that could draw a 429 on what the answers have shown; what
+is learned (from answers only one shape or one sharing can give) only lifts constraints.
 
-It starts from the safe assumption (shared) and splits only on proof (core.strict_sharing): a
-*probe pair*, a createCart and a submitCart let through together, whose answers no single bucket
-could have given. A probe is sent only when the last answers show enough tokens that it cannot
-draw a 429 even from one shared bucket. On the split, each operation's new bucket starts as
-full as its last answers showed the server's to be, so the first burst does not meet 429s.
+- Gentle start: an operation with no answer yet in this run (a fresh or resumed run), or whose
+  last answer was a 429, has one request in flight at a time until an answer shows its bucket.
+- Strict sharing starts as "maybe shared" unless `--strict-buckets` says otherwise; the split is
+  made on proof, and undone (re-checked) after a 429 while the shape was learned, not given.
+- While sharing is possible, a cart already created is submitted before a new one is created.
+- A 429 pauses its bucket until `Ratelimit-Reset` and is resent by the caller.
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 import anyio
-from aiolimiter import AsyncLimiter
 
+from batch_runner.core import limiter_shape
 from batch_runner.core.backoff import reset_after_s
-from batch_runner.core.strict_sharing import ProbeAnswer, proves_separate
+from batch_runner.core.rate_budget import (
+    ClientBucket,
+    Hypothesis,
+    Sent,
+    Shape,
+    View,
+    room_is_plain,
+    wait_before_send,
+)
+from batch_runner.core.strict_sharing import proves_separate_views
 
-#: At a capacity of one token there is no reserve to absorb arrival jitter: run slightly under
-#: the rate instead. Larger buckets run at the full rate, one token short of the server's capacity.
-RATE_SAFETY = 0.98
-#: After a 429, an answer showing no tokens left pauses its bucket until the reset, for this long:
-#: a server with fixed windows refuses anything before the reset. Without a recent 429 the
-#: client's own bucket already spaces requests, and waiting out a whole window would idle it.
-CAUTIOUS_AFTER_429_S = 60.0
-#: Seconds between probe pairs while sharing is unknown, growing to the cap after
-#: PROBES_AT_FIRST_INTERVAL pairs that prove nothing (a shared bucket never proves anything).
-PROBE_INTERVAL_S = 1.0
-PROBE_INTERVAL_CAP_S = 30.0
-PROBES_AT_FIRST_INTERVAL = 10
-#: Bucket keys: the Default tier, the Strict tier while shared (or not yet known), and each
-#: Strict operation once its own bucket is proven.
+#: No request goes this close to a fixed window's end (it could be counted in the next one).
+WINDOW_GUARD_S = 0.003
+#: The longest pause a Ratelimit-Reset may impose (a bad header must not stall the night).
+MAX_PAUSE_S = 60.0
+#: Views kept per operation to find a pair that proves separate buckets.
+VIEWS_KEPT = 48
+#: The latest views of a bucket that bound the next request (each is a valid bound; the tightest
+#: is used, which within a burst is the one processed first or last), and how old they may be.
+VIEWS_USED = 8
+VIEW_HORIZON_S = 2.0
 DEFAULT_KEY = "Default"
-SHARED_KEY = "Strict"
 
 
 class Tier(StrEnum):
@@ -50,66 +57,25 @@ class Tier(StrEnum):
     DEFAULT = "Default"
 
 
+class StrictBuckets(StrEnum):
+    AUTO = "auto"  #: learn from the answers
+    SHARED = "shared"  #: createCart and submitCart draw from one bucket
+    PER_OPERATION = "per-operation"  #: each has its own
+
+
 STRICT_OPERATIONS = frozenset({"createCart", "submitCart"})
-#: Lower runs first: submitting a cart already created frees an order sooner than creating one.
-PRIORITY = {"submitCart": 0, "createCart": 1}
 
 
 def tier_of(operation: str) -> Tier:
     return Tier.STRICT if operation in STRICT_OPERATIONS else Tier.DEFAULT
 
 
-def _limiter(rps: float) -> AsyncLimiter:
-    capacity, rate = _client_bucket(rps)
-    return AsyncLimiter(capacity, capacity / rate)
-
-
-def _client_bucket(rps: float) -> tuple[float, float]:
-    """(capacity, rate) of the client's bucket for a server bucket of one second's worth at rps:
-    one token short of it, so the server keeps a token of reserve against arrival jitter."""
-    if rps >= 2:
-        return rps - 1, rps
-    return 1.0, rps * RATE_SAFETY
-
-
-@dataclass(slots=True)
-class _Waiter:
-    priority: int
-    seq: int
-    operation: str
-    event: anyio.Event = field(default_factory=anyio.Event)
-    cancelled: bool = False
-    probe: int | None = None
-    released: bool = False  #: sharing was disproved while it waited: use its own bucket
-
-    def __lt__(self, other: _Waiter) -> bool:
-        return (self.priority, self.seq) < (other.priority, other.seq)
-
-
 @dataclass(frozen=True, slots=True)
 class Ticket:
-    """Permission to send one request; `probe` names the probe pair it belongs to, if any."""
+    """Permission to send one request; hand it back to `finished` and `observe`."""
 
     operation: str
-    probe: int | None = None
-    serial: int = 0  #: Strict tickets are numbered, to count what may overlap a probe pair
-
-
-@dataclass(slots=True)
-class _Probe:
-    issued_at: float
-    others_in_flight: int  #: Strict requests out when the pair was sent
-    serial_after: int  #: the last serial issued with the pair: later ones may overlap it
-    answers: list[ProbeAnswer] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class _Seen:
-    """The latest Ratelimit answer for one Strict operation."""
-
-    remaining: int
-    limit: int | None
-    at: float
+    serial: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,245 +85,299 @@ class LimitStats:
     rate_limited: int
     strict_shared: bool | None  #: None while not yet learned
     strict_by_operation: dict[str, int]
+    strict_shape: str = Shape.UNKNOWN.value
+
+
+@dataclass(slots=True)
+class _Waiter:
+    turn: anyio.Event = field(default_factory=anyio.Event)
+
+
+@dataclass(slots=True)
+class _Learned:
+    shape: Shape = Shape.UNKNOWN
+    contradicted: bool = False
 
 
 class TierLimits:
-    """Token buckets for both tiers. Create inside the running event loop."""
+    """Both tiers' budgets. Create inside the running event loop."""
 
-    def __init__(self, *, strict_rps: float, default_rps: float) -> None:
-        self._strict_rps = strict_rps
-        self._shared = _limiter(strict_rps)
-        self._per_op: dict[str, AsyncLimiter] = {}
-        self._precharge: dict[str, float] = {}  #: tokens a new per-operation bucket starts without
-        self._default = _limiter(default_rps)
+    def __init__(self, *, strict_rps: float, default_rps: float,
+                 strict_buckets: str = StrictBuckets.AUTO,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._rps = {Tier.STRICT: strict_rps, Tier.DEFAULT: default_rps}
+        self._clock = clock
+        self._buckets = StrictBuckets(strict_buckets)
+        self._split = self._buckets is StrictBuckets.PER_OPERATION
+        self._learned = {Tier.STRICT: _Learned(), Tier.DEFAULT: _Learned()}
+        self._serial = itertools.count(1)
+        self._log: dict[Tier, dict[int, Sent]] = {Tier.STRICT: {}, Tier.DEFAULT: {}}
+        self._sent_count = {Tier.STRICT: 0, Tier.DEFAULT: 0}
+        self._in_flight: dict[str, int] = {}  #: per key (operation, or Default)
+        self._views: dict[str, deque[View]] = {}
+        self._contact: set[str] = {*STRICT_OPERATIONS, DEFAULT_KEY}  #: no answer seen yet
+        self._queues: dict[str, deque[_Waiter]] = {}
         self._paused_until: dict[str, float] = {}
-        self._heap: list[_Waiter] = []
-        self._busy = False
-        self._seq = itertools.count()
-        self._strict_shared: bool | None = None
-        self._probes = 0
-        self._next_probe_at = 0.0
-        self._debt = 0  #: tokens taken by probe partners, repaid by the next grants
-        self._probe_state: dict[int, _Probe] = {}
-        self._serial = 0
-        self._in_flight: set[int] = set()  #: serials of Strict requests sent, not yet answered
-        self._seen: dict[str, _Seen] = {}
+        self._changed = anyio.Event()
+        #: Our own pace per bucket: the configured rate is a ceiling even when the server
+        #: shows more room (someone else may be meant to use the rest).
+        self._own: dict[str, ClientBucket] = {}
+        self._by_operation: dict[str, int] = {}
         self._default_requests = 0
-        self._by_operation: dict[str, int] = {}  #: Strict requests per operation
         self._rate_limited = 0
-        self._last_429_at = -CAUTIOUS_AFTER_429_S
 
     def __repr__(self) -> str:
-        return (
-            f"<TierLimits strict_rps={self._strict_rps} shared={self._strict_shared} "
-            f"waiting={len(self._heap)} busy={self._busy}>"
-        )
+        waiting = {key: len(q) for key, q in self._queues.items() if q}
+        return (f"<TierLimits strict_rps={self._rps[Tier.STRICT]} split={self._split} "
+                f"shape={self._learned[Tier.STRICT].shape} waiting={waiting}>")
 
     def statistics(self) -> LimitStats:
+        shared = True if self._buckets is StrictBuckets.SHARED else (False if self._split else None)
         return LimitStats(
             strict_requests=sum(self._by_operation.values()),
             default_requests=self._default_requests,
             rate_limited=self._rate_limited,
-            strict_shared=self._strict_shared,
+            strict_shared=shared,
             strict_by_operation=dict(self._by_operation),
+            strict_shape=self._learned[Tier.STRICT].shape.value,
         )
 
-    def _key(self, operation: str) -> str:
-        if tier_of(operation) is Tier.DEFAULT:
-            return DEFAULT_KEY
-        return operation if self._strict_shared is False else SHARED_KEY
+    # --- waiting for a turn ---------------------------------------------------------------
+
+    @staticmethod
+    def _key(operation: str) -> str:
+        return operation if tier_of(operation) is Tier.STRICT else DEFAULT_KEY
 
     async def acquire(self, operation: str) -> Ticket:
         """Wait until `operation` may be sent. Call `finished` once its request is over."""
-        tier = tier_of(operation)
-        if tier is Tier.DEFAULT:
-            await self._token(self._default, DEFAULT_KEY)
-            self._default_requests += 1
-            return Ticket(operation)
-        if self._strict_shared is False:
-            probe = None
-            await self._acquire_own_bucket(operation)
-        else:
-            probe = await self._acquire_strict_in_turn(operation)
-        return self._strict_ticket(operation, probe)
+        key = self._key(operation)
+        queue = self._queues.setdefault(key, deque())
+        waiter = _Waiter()
+        queue.append(waiter)
+        try:
+            if queue[0] is not waiter:
+                await waiter.turn.wait()
+            while (wait := self._wait_s(key)) != 0.0:
+                await self._sleep_or_change(wait, key)
+        finally:
+            self._leave(queue, waiter)
+        return self._send(operation, key)
 
-    def _strict_ticket(self, operation: str, probe: int | None) -> Ticket:
-        self._by_operation[operation] = self._by_operation.get(operation, 0) + 1
-        self._serial += 1
-        self._in_flight.add(self._serial)
-        return Ticket(operation, probe, self._serial)
+    def _leave(self, queue: deque[_Waiter], waiter: _Waiter) -> None:
+        if queue and queue[0] is waiter:
+            queue.popleft()
+            if queue:
+                queue[0].turn.set()
+        else:
+            queue.remove(waiter)
+        self._poke()
+
+    async def _sleep_or_change(self, wait: float | None, key: str) -> None:
+        tier = tier_of(key)
+        timeout = wait if wait is not None else 1.0 / self._rps[tier]
+        with anyio.move_on_after(max(timeout, 0.0005)):
+            await self._changed.wait()
+
+    def _poke(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    def _send(self, operation: str, key: str) -> Ticket:
+        tier = tier_of(operation)
+        serial = next(self._serial)
+        now = self._clock()
+        self._own_bucket(key).take(now)
+        in_flight = sum(n for k, n in self._in_flight.items() if tier_of(k) is tier)
+        self._log[tier][serial] = Sent(serial, key, now, seq=self._sent_count[tier],
+                                       in_flight_before=in_flight)
+        self._sent_count[tier] += 1
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        if tier is Tier.STRICT:
+            self._by_operation[operation] = self._by_operation.get(operation, 0) + 1
+        else:
+            self._default_requests += 1
+        self._poke()
+        return Ticket(operation, serial)
 
     def finished(self, ticket: Ticket) -> None:
         """The ticket's request is over, answered or not: it is no longer in flight."""
-        self._in_flight.discard(ticket.serial)
+        entry = self._log[tier_of(ticket.operation)].get(ticket.serial)
+        if entry is not None and entry.received is None:
+            entry.received = self._clock()
+            self._in_flight[entry.operation] -= 1
+        self._poke()
 
-    async def _token(self, limiter: AsyncLimiter, key: str) -> None:
-        """A token from `limiter`, taken after any pause of bucket `key`. A token taken before a
-        pause began is stale: the bucket refills during the pause, so sending on it too would
-        burst past the server's capacity. It is dropped and a fresh one taken."""
-        while True:
-            await self._wait_pause(key)
-            await limiter.acquire()
-            if self._paused_until.get(key, 0.0) <= time.monotonic():
-                return
+    # --- the decision ---------------------------------------------------------------------
 
-    async def _wait_pause(self, key: str) -> None:
-        # A loop, not an Event: a 429 that arrives while we sleep may push the pause further.
-        while (left := self._paused_until.get(key, 0.0) - time.monotonic()) > 0:  # noqa: ASYNC110
-            await anyio.sleep(left)
+    def _group(self, key: str) -> str:
+        """The bucket of ours `key` draws from: one per server bucket we believe in."""
+        if tier_of(key) is Tier.DEFAULT:
+            return DEFAULT_KEY
+        return key if self._split else Tier.STRICT.value
 
-    async def _acquire_own_bucket(self, operation: str) -> None:
-        limiter = self._per_op.get(operation)
-        if limiter is None:
-            limiter = self._per_op[operation] = _limiter(self._strict_rps)
-            if (charge := self._precharge.pop(operation, 0.0)) > 0:
-                await limiter.acquire(charge)  # a fresh bucket: returns at once, now less full
-        await self._token(limiter, operation)
+    def _own_bucket(self, key: str) -> ClientBucket:
+        group = self._group(key)
+        if group not in self._own:
+            self._own[group] = ClientBucket(self._rps[tier_of(key)], self._clock())
+        return self._own[group]
 
-    async def _acquire_strict_in_turn(self, operation: str) -> int | None:
-        """Through the shared gate, in priority order. Returns the probe pair it leads, if any."""
-        waiter = _Waiter(PRIORITY.get(operation, 1), next(self._seq), operation)
-        heapq.heappush(self._heap, waiter)
-        self._wake_next()
-        try:
-            await waiter.event.wait()
-        except BaseException:
-            if waiter.event.is_set() and waiter.probe is None and not waiter.released:
-                self._busy = False
-                self._wake_next()
-            waiter.cancelled = True
-            raise
-        if waiter.probe is not None:
-            return waiter.probe
-        if waiter.released:
-            await self._acquire_own_bucket(operation)
-            return None
-        try:
-            while self._debt:
-                await self._shared.acquire()
-                self._debt -= 1
-            await self._token(self._shared, SHARED_KEY)
-        except BaseException:  # cancelled (the run stops, or refuses this operation)
-            self._busy = False
-            self._wake_next()  # the next waiter's turn: it may be of an operation still sent
-            raise
-        self._busy = False
-        probe = self._start_probe(operation)
-        self._wake_next()
-        return probe
+    def _counts(self, key: str) -> frozenset[str]:
+        if tier_of(key) is Tier.DEFAULT:
+            return frozenset({DEFAULT_KEY})
+        return frozenset({key}) if self._split else STRICT_OPERATIONS
 
-    def _wake_next(self) -> None:
-        while not self._busy and self._heap:
-            waiter = heapq.heappop(self._heap)
-            if not waiter.cancelled:
-                self._busy = True
-                waiter.event.set()
-
-    def _start_probe(self, granted: str) -> int | None:
-        """While sharing is unknown, let one waiter of the other operation go along with this one."""
-        now = time.monotonic()
-        if self._strict_shared is not None or now < self._next_probe_at:
-            return None
-        if self._tokens_if_shared(now) < 2:
-            return None  # the pair could draw a 429 from one shared bucket: not now
-        partner = next(
-            (w for w in self._heap if not w.cancelled and w.operation != granted), None
-        )
-        if partner is None:
-            return None
-        self._probes += 1
-        interval = PROBE_INTERVAL_S
-        if self._probes > PROBES_AT_FIRST_INTERVAL:
-            interval = min(PROBE_INTERVAL_CAP_S,
-                           PROBE_INTERVAL_S * 2 ** (self._probes - PROBES_AT_FIRST_INTERVAL))
-        self._next_probe_at = now + interval
-        self._debt += 1
-        partner.cancelled = True  # leaves the heap lazily; it runs now, outside the bucket
-        partner.probe = self._probes
-        # The two tickets are issued next (this grant, then the partner): serials +1 and +2.
-        self._probe_state[self._probes] = _Probe(
-            issued_at=now, others_in_flight=len(self._in_flight), serial_after=self._serial + 2,
-        )
-        partner.event.set()
-        return self._probes
-
-    def _tokens_if_shared(self, now: float) -> float:
-        """The fewest tokens one shared bucket can hold now, from the latest Strict answer."""
-        if not self._seen:
+    def _wait_s(self, key: str) -> float | None:
+        """0.0: `key`'s next request may go now; else seconds to wait, None: until an answer."""
+        now = self._clock()
+        tier = tier_of(key)
+        counts = self._counts(key)
+        paused = max(self._paused_until.get(k, 0.0) for k in counts)
+        if paused > now:
+            return paused - now
+        log = self._log[tier]
+        if key in self._contact and self._in_flight.get(key, 0):
+            return None  # gentle start: one at a time until an answer shows the bucket
+        if key == "createCart" and not self._split and self._queues.get("submitCart"):
+            return None  # submitting a cart already created comes first
+        if (own := self._own_bucket(key).wait_s(now)) > 0:
+            return own  # never faster than the configured rate, whatever room the server shows
+        hypotheses = self._hypotheses(key, now)
+        shape, rps = self._learned[tier].shape, self._rps[tier]
+        if room_is_plain(hypotheses=hypotheses, seq_now=self._sent_count[tier], now=now,
+                         rps=rps, shape=shape, guard_s=WINDOW_GUARD_S):
             return 0.0
-        latest = max(self._seen.values(), key=lambda seen: seen.at)
-        refill = (now - latest.at) * self._strict_rps
-        capacity = latest.limit if latest.limit is not None else latest.remaining + refill
-        return min(capacity, latest.remaining + refill) - len(self._in_flight)
+        return wait_before_send(hypotheses=hypotheses, log=list(log.values()), now=now,
+                                rps=rps, shape=shape, guard_s=WINDOW_GUARD_S)
+
+    def _hypotheses(self, key: str, now: float) -> list[Hypothesis]:
+        """Its own bucket (own views, own requests), and while one Strict bucket for both
+        operations is possible, that bucket (every Strict view, every Strict request)."""
+        recent = now - VIEW_HORIZON_S
+        own = _candidates([v for v in self._views.get(key, ()) if v.received >= recent])
+        hypotheses = [Hypothesis(own, frozenset({key}) if tier_of(key) is Tier.STRICT else
+                                 frozenset({DEFAULT_KEY}))]
+        if tier_of(key) is Tier.STRICT and not self._split:
+            both = sorted((v for op in STRICT_OPERATIONS for v in self._views.get(op, ())
+                           if v.received >= recent), key=lambda v: v.sent)
+            hypotheses.append(Hypothesis(_candidates(both), STRICT_OPERATIONS))
+        return hypotheses
+
+    # --- learning from answers ------------------------------------------------------------
 
     def observe(
         self, ticket: Ticket, status: int, headers: Mapping[str, str], *, now_unix: float
     ) -> float:
         """Learn from one answer's Ratelimit-* headers; returns seconds to wait when rate limited."""
         tier = tier_of(ticket.operation)
-        reset = reset_after_s(headers.get("Ratelimit-Reset"), now_unix=now_unix)
+        key = self._key(ticket.operation)
+        entry = self._log[tier].get(ticket.serial)
         remaining = _as_int(headers.get("Ratelimit-Remaining"))
         limit = _as_int(headers.get("Ratelimit-Limit"))
-        now = time.monotonic()
-        if tier is Tier.STRICT and remaining is not None and status != 429:
-            self._seen[ticket.operation] = _Seen(remaining, limit, now)
         wait_s = 0.0
         if status == 429:
             self._rate_limited += 1
-            self._last_429_at = now
-            rps = self._strict_rps if tier is Tier.STRICT else 10.0
-            wait_s = max(reset if reset is not None else 1.0, 1.0 / rps)
-        elif remaining == 0 and reset is not None and now - self._last_429_at < CAUTIOUS_AFTER_429_S:
-            wait_s = min(reset, 1.0)
-        if wait_s:
-            key = self._key(ticket.operation)
-            self._paused_until[key] = max(self._paused_until.get(key, 0.0), now + wait_s)
-        if ticket.probe is not None:
-            self._learn_from_probe(ticket.probe, ProbeAnswer(status, remaining, limit), now)
+            reset = reset_after_s(headers.get("Ratelimit-Reset"), now_unix=now_unix)
+            wait_s = min(MAX_PAUSE_S, max(reset if reset is not None else 1.0,
+                                          1.0 / self._rps[tier]))
+            self._after_429(key, wait_s)
+        if entry is not None and entry.received is not None and (status == 429 or remaining is not None):
+            view = View(serial=entry.serial, operation=key, sent=entry.sent, received=entry.received,
+                        limited=status == 429, remaining=0 if status == 429 else max(0, remaining or 0),
+                        limit=limit, seq=entry.seq, in_flight_before=entry.in_flight_before)
+            self._learn(tier, view)
+        elif status != 429 and 200 <= status < 500:
+            self._contact.discard(key)  # answered without headers: nothing more to learn
+        self._prune(tier)
+        self._poke()
         return wait_s
 
-    def _learn_from_probe(self, probe_id: int, answer: ProbeAnswer, now: float) -> None:
-        probe = self._probe_state.get(probe_id)
-        if probe is None or self._strict_shared is not None:
-            return
-        probe.answers.append(answer)
-        if len(probe.answers) < 2:
-            return
-        del self._probe_state[probe_id]
-        others = probe.others_in_flight + max(0, self._serial - probe.serial_after)
-        refill = (now - probe.issued_at) * self._strict_rps
-        if proves_separate(*probe.answers, refill=refill, others=others):
-            self._split(now)
-        # Otherwise consistent with one bucket: keep acting as if shared and probe again later.
+    def _after_429(self, key: str, wait_s: float) -> None:
+        """Pause the bucket; this operation goes one at a time again, and what was learned about
+        the server (not what the user said) is checked again."""
+        now = self._clock()
+        for k in self._counts(key):
+            self._paused_until[k] = max(self._paused_until.get(k, 0.0), now + wait_s)
+        self._contact.add(key)
+        tier = tier_of(key)
+        self._learned[tier].shape = Shape.UNKNOWN
+        if tier is Tier.STRICT and self._buckets is StrictBuckets.AUTO and self._split:
+            self._split = False
+            for op in STRICT_OPERATIONS:
+                self._paused_until[op] = max(self._paused_until.get(op, 0.0), now + wait_s)
 
-    def _split(self, now: float) -> None:
-        """Sharing disproved: each operation gets its own bucket, starting as full as the
-        server's last showed (less what is still in flight), and the shared queue is released."""
-        self._strict_shared = False
-        capacity, _ = _client_bucket(self._strict_rps)
-        for operation in STRICT_OPERATIONS:
-            seen = self._seen.get(operation)
-            if seen is None:
-                continue
-            level = seen.remaining + (now - seen.at) * self._strict_rps
-            # Every request still out may be this operation's (they are not told apart), and one
-            # token more for the request that holds the shared gate right now.
-            charge = max(0.0, capacity - level) + len(self._in_flight) + 1
-            self._precharge[operation] = min(capacity, charge)
-        if (paused := self._paused_until.get(SHARED_KEY, 0.0)) > now:
-            for operation in STRICT_OPERATIONS:
-                self._paused_until[operation] = paused
-        self._release_waiters()
+    def _learn(self, tier: Tier, view: View) -> None:
+        views = self._views.setdefault(view.operation, deque(maxlen=VIEWS_KEPT))
+        learned = self._learned[tier]
+        if views:
+            new = limiter_shape.evidence(views[-1], view, rps=_server_rps(self._rps[tier], view))
+            learned.shape, learned.contradicted = limiter_shape.combine(
+                learned.shape, new, contradicted=learned.contradicted)
+        if not views or view.sent >= views[-1].sent:
+            views.append(view)
+        if not view.limited:
+            self._contact.discard(view.operation)
+        if tier is Tier.STRICT and self._buckets is StrictBuckets.AUTO and not self._split:
+            self._check_sharing(view)
 
-    def _release_waiters(self) -> None:
-        """Send every queued waiter to its own operation's bucket, so the shared gate drains now
-        instead of adding its rate on top of the per-operation buckets."""
-        for waiter in self._heap:
-            if not waiter.cancelled:
-                waiter.released = True
-                waiter.cancelled = True  # leaves the heap; its event is set below
-                waiter.event.set()
-        self._heap.clear()
+    def _check_sharing(self, view: View) -> None:
+        other = next(iter(STRICT_OPERATIONS - {view.operation}))
+        rps = _server_rps(self._rps[Tier.STRICT], view)
+        shape = self._learned[Tier.STRICT].shape
+        for seen in reversed(self._views.get(other, ())):
+            if abs(seen.received - view.received) > 1.0:
+                break
+            others = _others_at_most(view, seen, self._sent_count[Tier.STRICT])
+            if proves_separate_views(view, seen, others=others, rps=rps, shape=shape):
+                self._split = True
+                return
+
+    def _prune(self, tier: Tier) -> None:
+        """Forget requests no view or window can count any more."""
+        log = self._log[tier]
+        keys = STRICT_OPERATIONS if tier is Tier.STRICT else {DEFAULT_KEY}
+        latest = [v[-1].sent for k in keys if (v := self._views.get(k))]
+        if len(latest) < len(keys):
+            if len(log) > 4096:  # never learned: keep the recent past only
+                for serial in sorted(log)[:-2048]:
+                    del log[serial]
+            return
+        horizon = min(min(latest), self._clock() - 2.0 - 2.0 * _window(self._rps[tier]))
+        while log:  # oldest first; stops at the first one still needed, amortized O(1)
+            first = next(iter(log.values()))
+            if first.received is None or first.received >= horizon:
+                break
+            del log[first.serial]
+
+
+def _server_rps(configured: float, view: View) -> float:
+    """The rate to assume the server refills at when judging what its answers prove: a Limit
+    above the configured rate means a faster bucket (one second's worth), and underrating the
+    refill would read an ordinary answer as proof."""
+    return max(configured, float(view.limit or 0))
+
+
+def _candidates(views: list[View]) -> list[View]:
+    """The views worth bounding the next request with (ordered by sending): the latest, and those
+    that showed the most room. Every view is a valid bound; within a burst answered out of
+    order the tightest is often not the latest."""
+    if len(views) <= 2 * VIEWS_USED:
+        return views
+    chosen = {v.serial: v for v in views[-VIEWS_USED:]}
+    for v in sorted(views, key=lambda v: v.remaining)[-VIEWS_USED:]:
+        chosen[v.serial] = v
+    return sorted(chosen.values(), key=lambda v: v.sent)
+
+
+def _window(rps: float) -> float:
+    return 1.0 if rps >= 1 else 1.0 / rps
+
+
+def _others_at_most(a: View, b: View, sent_count: int) -> int:
+    """At most how many requests other than a and b were processed between them: every one sent
+    after the earlier of the two (up to now, just after both answered), and every one in flight
+    when it was sent."""
+    earlier = a if a.seq < b.seq else b
+    return max(0, sent_count - earlier.seq - 2) + earlier.in_flight_before
 
 
 def _as_int(value: str | None) -> int | None:
@@ -367,3 +387,5 @@ def _as_int(value: str | None) -> int | None:
         return int(float(value))
     except ValueError:
         return None
+
+

@@ -164,7 +164,8 @@ class Runner:
                 self._counts[record.status] = self._counts.get(record.status, 0) + 1
         self._at_start = len(done)
         limits = TierLimits(strict_rps=self.settings.strict_rps,
-                            default_rps=self.settings.default_rps)
+                            default_rps=self.settings.default_rps,
+                            strict_buckets=self.settings.strict_buckets)
         client = RyeClient(
             url=self.settings.api_url, api_key=self.settings.api_key,
             shopper_ip=self.settings.shopper_ip, limits=limits,
@@ -344,6 +345,7 @@ class Runner:
             schema_check=str(check.outcome) if (check := self.schema_check) else None,
             schema_sha256=check.sha256 if check else None,
             schema_note=check.note or None if check else None,
+            strict_shape=stats.strict_shape,
             strict_by_operation=_add_counts(stats.strict_by_operation,
                                             previous.strict_by_operation if previous else {}),
             committed=self.guard.book.totals(),  # the journal's book covers every run

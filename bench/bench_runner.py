@@ -12,9 +12,16 @@ after 2 s, stuck after 4 s (defaults 300 s and 600 s). With unscaled timers a 1,
 would end in a tail of lone resubmissions waiting out their timers, measuring the timers rather
 than how busy the runner keeps the Strict bucket; `tail_s` shows what is left of that tail.
 
-    python bench/bench_runner.py                 # all scenarios (about 10 minutes)
+The rate-limit matrix runs every combination of the server's limiter (token bucket `tb`, fixed
+windows aligned to wall-clock seconds `fw`), its Strict buckets (one shared, or one per
+operation, learned by the runner; `given`: per operation with `--strict-buckets per-operation`),
+the happy or realistic mix, and no or 5% transport faults (`-f5`). Utilization is measured
+against the busiest bucket *the server has*, whatever the runner learned.
+
+    python bench/bench_runner.py                 # the matrix and the CPU/RSS scenarios (about 30 minutes)
     python bench/bench_runner.py --quick         # 200 orders per scenario, a smoke run
-    python bench/bench_runner.py --only cpu      # one scenario by name prefix
+    python bench/bench_runner.py --only fw-      # scenarios by name prefix
+    python bench/bench_runner.py --matrix        # only the rate-limit matrix
 """
 
 from __future__ import annotations
@@ -47,6 +54,9 @@ class Scenario:
     default_rps: float
     profile: str = "happy"
     shared_strict: bool = True
+    limiter: str = "token-bucket"
+    fault_rate: float = 0.0
+    strict_buckets: str = "auto"  #: the runner's --strict-buckets
     placement_delay_s: float = 1.0
     never_started_after_s: float = 2.0
     stuck_after_s: float = 4.0
@@ -56,6 +66,12 @@ class Scenario:
 class Figures:
     scenario: str
     orders: int
+    limiter: str
+    server_buckets: str
+    strict_buckets: str
+    fault_rate: float
+    learned_shared: bool | None
+    learned_shape: str | None
     wall_s: float
     strict_calls: int
     strict_buckets_used: int
@@ -77,8 +93,22 @@ class Figures:
 
 def simulator_args(s: Scenario) -> list[str]:
     args = ["--profile", s.profile, "--strict-rps", str(s.strict_rps),
-            "--default-rps", str(s.default_rps), "--placement-delay", str(s.placement_delay_s)]
+            "--default-rps", str(s.default_rps), "--placement-delay", str(s.placement_delay_s),
+            "--limiter", s.limiter, "--fault-rate", str(s.fault_rate)]
     return [*args, "--per-operation-strict"] if not s.shared_strict else args
+
+
+def runner_cmd(s: Scenario, orders: Path, out: Path, url: str) -> list[str]:
+    return [
+        sys.executable, "-m", "batch_runner", "run", str(orders), "--out", str(out),
+        "--api-url", url,
+        "--strict-rps", str(s.strict_rps), "--default-rps", str(s.default_rps),
+        "--poll-interval", str(max(0.2, s.placement_delay_s / 4)),
+        "--never-started-after", str(s.never_started_after_s),
+        "--stuck-after", str(s.stuck_after_s),
+        "--max-in-flight", "400", "--quiet", "--progress", "none",
+        "--strict-buckets", s.strict_buckets,
+    ]
 
 
 def run_scenario(s: Scenario, workdir: Path) -> Figures:
@@ -89,15 +119,7 @@ def run_scenario(s: Scenario, workdir: Path) -> Figures:
         write_orders(orders, s.orders)
         out = scenario_dir / "out"
         env = {**os.environ, "RYE_API_KEY": "bench-key", "RYE_SHOPPER_IP": "203.0.113.9"}
-        cmd = [
-            sys.executable, "-m", "batch_runner", "run", str(orders), "--out", str(out),
-            "--api-url", url,
-            "--strict-rps", str(s.strict_rps), "--default-rps", str(s.default_rps),
-            "--poll-interval", str(max(0.2, s.placement_delay_s / 4)),
-            "--never-started-after", str(s.never_started_after_s),
-            "--stuck-after", str(s.stuck_after_s),
-            "--max-in-flight", "400", "--quiet", "--progress", "none",
-        ]
+        cmd = runner_cmd(s, orders, out, url)
         started = time.monotonic()
         with (scenario_dir / "stderr.txt").open("wb") as err:
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
@@ -114,7 +136,11 @@ def run_scenario(s: Scenario, workdir: Path) -> Figures:
     strict = stats["strict_requests"]
     placed = sorted(timing.submit_to_final)
     return Figures(
-        scenario=s.name, orders=s.orders, wall_s=round(wall, 2), strict_calls=strict,
+        scenario=s.name, orders=s.orders, limiter=s.limiter,
+        server_buckets="shared" if s.shared_strict else "per-operation",
+        strict_buckets=s.strict_buckets, fault_rate=s.fault_rate,
+        learned_shared=stats.get("strict_shared"), learned_shape=stats.get("strict_shape"),
+        wall_s=round(wall, 2), strict_calls=strict,
         strict_buckets_used=_buckets(s, stats),
         strict_utilization=round((strict / (s.strict_rps * _buckets(s, stats))) / wall, 3),
         bottleneck_utilization=round(_busiest_bucket(s, stats) / s.strict_rps / wall, 3),
@@ -134,8 +160,9 @@ def run_scenario(s: Scenario, workdir: Path) -> Figures:
 
 
 def _buckets(s: Scenario, stats: dict[str, object]) -> int:
-    """Strict capacity in buckets: two when per-operation and the runner learned it."""
-    return 1 if s.shared_strict or stats.get("strict_shared") is not False else 2
+    """Strict capacity in buckets as the server has them: two when per operation, whether or
+    not the runner learned it (a runner that did not wastes half)."""
+    return 1 if s.shared_strict else 2
 
 
 @dataclass(frozen=True)
@@ -200,13 +227,27 @@ def validate_memory(workdir: Path, rows: int) -> dict[str, float]:
             "validate_wall_s": round(time.monotonic() - started, 1)}
 
 
+def matrix(n: int) -> list[Scenario]:
+    """Every limiter shape x Strict sharing x mix x transport faults, at Strict 20/s, Default 200/s."""
+    out = []
+    for limiter, short in (("token-bucket", "tb"), ("fixed-window", "fw")):
+        for sharing in ("shared", "perop", "given"):
+            for profile in ("happy", "realistic"):
+                for faults in (0.0, 0.05):
+                    if sharing == "given" and faults:
+                        continue
+                    name = f"{short}-{sharing}-{profile}" + ("-f5" if faults else "")
+                    out.append(Scenario(
+                        name, n, 20, 200, profile=profile, shared_strict=sharing == "shared",
+                        limiter=limiter, fault_rate=faults,
+                        strict_buckets="per-operation" if sharing == "given" else "auto"))
+    return out
+
+
 def scenarios(quick: bool) -> list[Scenario]:
     n = 200 if quick else 1000
     return [
-        Scenario("shared-happy", n, 20, 200),
-        Scenario("per-op-happy", n, 20, 200, shared_strict=False),
-        Scenario("shared-realistic", n, 20, 200, profile="realistic"),
-        Scenario("per-op-realistic", n, 20, 200, profile="realistic", shared_strict=False),
+        *matrix(n),
         Scenario("cpu-bound", 2000 if quick else 5000, 5000, 20000, placement_delay_s=0.2),
         Scenario("rss-5000", 5000, 5000, 20000, placement_delay_s=0.2),
         Scenario("rss-20000", 20000 if not quick else 5000, 5000, 20000, placement_delay_s=0.2),
@@ -217,15 +258,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="")
+    parser.add_argument("--matrix", action="store_true", help="only the rate-limit matrix")
+    parser.add_argument("--orders", type=int, default=0, help="orders per matrix scenario")
     parser.add_argument("--validate-rows", type=int, default=1_000_000)
     args = parser.parse_args()
+    chosen = matrix(args.orders or (200 if args.quick else 1000)) if args.matrix else scenarios(args.quick)
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for scenario in scenarios(args.quick):
+        for scenario in chosen:
             if scenario.name.startswith(args.only):
-                record("runner", asdict(run_scenario(scenario, Path(tmp))))
-        if not args.only or args.only.startswith("validate"):
+                figures = run_scenario(scenario, Path(tmp))
+                record("runner", {**asdict(figures), "load": os.getloadavg()[0]})
+                rows.append(figures)
+        _summary(rows)
+        if not args.matrix and (not args.only or args.only.startswith("validate")):
             record("runner", {"scenario": "validate-memory", **validate_memory(Path(tmp), args.validate_rows)})
     return 0
+
+
+def _summary(rows: list[Figures]) -> None:
+    """The matrix as a table: utilization of the busiest bucket, 429s per 1,000 Strict calls, tail."""
+    print(f"{'scenario':28} {'util':>6} {'429/1k':>7} {'tail_s':>7} {'wall_s':>7} learned")
+    for f in rows:
+        print(f"{f.scenario:28} {f.bottleneck_utilization:6.3f} {f.per_1000_strict_429:7.2f} "
+              f"{f.tail_s:7.2f} {f.wall_s:7.1f} shared={f.learned_shared} shape={f.learned_shape}")
 
 
 if __name__ == "__main__":

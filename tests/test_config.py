@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from batch_runner.config import ALIASES, KINDS, Settings, load_settings
+from batch_runner.config import ALIASES, CHOICES, KINDS, Settings, load_settings
 from batch_runner.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -291,6 +291,8 @@ def _plausible(name: str) -> st.SearchStrategy[object]:
         return st.sampled_from(["auto", "bar", "log", "none"])
     if name == "log_format":
         return st.sampled_from(["text", "json"])
+    if name in CHOICES:
+        return st.sampled_from(CHOICES[name])
     return PLAUSIBLE[KINDS[name]]
 
 
@@ -330,3 +332,12 @@ def test_a_nul_in_a_path_is_refused_naming_the_key(tmp_path: Path) -> None:
     """strftime would cut 'runs/\\0%Y' to 'runs'; the path is refused instead of silently shortened."""
     with pytest.raises(ConfigError, match=r"'out' in .*nightly\.toml must be a non-empty path"):
         load(job(tmp_path, 'out = "runs/\\u0000%Y"\n'))
+
+
+def test_strict_buckets_is_a_choice_named_in_its_error(tmp_path: Path) -> None:
+    """--strict-buckets / strict_buckets: auto, shared or per-operation, else a message naming it."""
+    job = tmp_path / "job.toml"
+    job.write_text('strict_buckets = "per-operation"\n')
+    assert load_settings(job_file=job, overrides={}, env={}).strict_buckets == "per-operation"
+    with pytest.raises(ConfigError, match=r"--strict-buckets.*auto, shared, per-operation"):
+        load_settings(job_file=None, overrides={"strict_buckets": "both"}, env={})

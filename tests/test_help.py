@@ -55,3 +55,12 @@ def test_a_choice_not_offered_is_refused_naming_the_option(capsys: pytest.Captur
 
 def test_simulate_offers_the_simulator_profiles() -> None:
     assert cli.SIM_PROFILES == PROFILES
+
+
+def test_simulate_offers_the_simulator_limiters_and_reset_styles() -> None:
+    from batch_runner.simulator.config import RESET_STYLES
+    from batch_runner.simulator.ratelimit import LIMITERS
+
+    choices = {a.dest: a.choices for a in _subparsers()["simulate"]._actions}
+    assert tuple(choices["limiter"] or ()) == tuple(LIMITERS)
+    assert tuple(choices["reset_style"] or ()) == tuple(RESET_STYLES)

@@ -1,11 +1,17 @@
 """Do createCart and submitCart share one Strict bucket? What two answers can prove. Pure.
 
-A *probe pair* is one createCart and one submitCart sent together. If they drew from one token
-bucket, the `Ratelimit-Remaining` values of their answers are tied: the later request sees the
-earlier one's remainder, less one, less whatever other requests took between them, plus the
-refill in between. Values that no single bucket could produce prove two buckets. Nothing here
-ever proves one bucket: values consistent with sharing are also what two buckets at similar
-levels show, so the caller keeps assuming "shared" (the safe side) and asks again later.
+Two answers, one from each operation, sent close together: if they drew from one token bucket,
+their `Ratelimit-Remaining` values are tied: the later request sees the earlier one's remainder,
+less one, less whatever other requests took between them, plus the refill in between. Values
+that no single bucket could produce prove two buckets. Nothing here ever proves one bucket:
+values consistent with sharing are also what two buckets at similar levels show, so the caller
+keeps assuming "shared" (the safe side) and keeps looking at later answers. (The runner needs
+no special probe: while sharing is unknown it lets requests go only when one shared bucket
+would have room for them too, and the first create and submit of a run usually settle it.)
+
+The same rules hold for fixed windows, provided no window boundary falls between the two
+(`proves_separate_views`): inside one window a shared counter also hands out one value per
+request and never refills, so what one token bucket cannot give, one window cannot either.
 
 `Remaining` is a whole number: each reading is within one token of the bucket's real level, and
 the difference and 429 rules allow for that whichever way it rounds. The both-full rule assumes
@@ -15,6 +21,9 @@ it rounds down, as the simulator does and as a count of whole tokens left natura
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from batch_runner.core.limiter_shape import ALIGN_MARGIN_S
+from batch_runner.core.rate_budget import Shape, View, window_of, window_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +71,25 @@ def _too_far_apart(first: ProbeAnswer, second: ProbeAnswer, refill: float, other
     # One bucket: the real levels differ by at most 1 (the earlier of the pair) + others +
     # refill, and two readings add less than one token between them.
     return abs(first.remaining - second.remaining) > 2 + others + refill
+
+
+def proves_separate_views(a: View, b: View, *, others: int, rps: float, shape: Shape) -> bool:
+    """Two answers of different operations, whatever their timing: True when neither one token
+    bucket nor one fixed window (those the shape leaves possible) could have given both.
+
+    `others`: Strict requests other than these two that may have been processed between them.
+    """
+    if a.operation == b.operation:
+        return False
+    start, end = min(a.sent, b.sent), max(a.received, b.received)
+    length = window_s(rps)
+    if shape is not Shape.TOKEN_BUCKET and (
+        window_of(start - ALIGN_MARGIN_S, length) != window_of(end + ALIGN_MARGIN_S, length)
+    ):
+        return False  # a window may have started between them: any two values are possible
+    refill = 0.0 if shape is Shape.FIXED_WINDOW else rps * (end - start)
+    return proves_separate(_answer(a), _answer(b), refill=refill, others=others)
+
+
+def _answer(view: View) -> ProbeAnswer:
+    return ProbeAnswer(429 if view.limited else 200, view.remaining, view.limit)

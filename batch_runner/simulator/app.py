@@ -40,11 +40,11 @@ from graphql import (
 from batch_runner.errors import ConfigError
 from batch_runner.simulator import persist
 from batch_runner.simulator.config import (
-    CHAOS_FAULTS,
     PROCESSED_FAULTS,
     Behaviour,
     Fault,
     SimConfig,
+    chaos_mix,
 )
 from batch_runner.simulator.ratelimit import Tiers
 from batch_runner.simulator.world import ApiFailure, GroundTruth, World
@@ -118,7 +118,7 @@ class Simulator:
         self.resumed = (config.state_path is not None and persist.load(
             self.world, config.state_path, mono_now=time.monotonic(), wall_now=time.time()))
         self.tiers = Tiers(strict_rps=config.strict_rps, default_rps=config.default_rps,
-                           shared_strict=config.shared_strict)
+                           shared_strict=config.shared_strict, limiter=config.limiter)
         self._documents: dict[str, _Document] = {}
         self._log: list[RequestLogEntry] = []
         self._down = False
@@ -175,10 +175,20 @@ class Simulator:
         app = web.Application(client_max_size=self.config.max_body_bytes)
         app.router.add_post("/v1/query", self.handle)
         app.router.add_get("/_sim/truth", self.handle_truth)
+        app.router.add_get("/_sim/stats", self.handle_stats)
         return app
 
     async def handle_truth(self, request: web.Request) -> web.Response:
         return _json(self.truth())
+
+    async def handle_stats(self, request: web.Request) -> web.Response:
+        """Requests so far per tier and how many were refused with 429 (crash-loop benchmarks)."""
+        stats: dict[str, int] = {}
+        for entry in self._log:
+            stats[entry.tier] = stats.get(entry.tier, 0) + 1
+            if entry.http_status == 429:
+                stats[f"{entry.tier}_429"] = stats.get(f"{entry.tier}_429", 0) + 1
+        return _json(stats)
 
     def _document(self, query: str) -> _Document:
         cached = self._documents.get(query)
@@ -243,7 +253,7 @@ class Simulator:
             return _json({"errors": [{"message": "Body must be JSON with a query"}]}, 400)
         doc = self._document(str(query))
         bucket = self.tiers.bucket(doc.operation)
-        now = time.monotonic()
+        now = time.time()  # wall-clock: fixed windows are aligned to it
         unix = self.config.reset_style == "unix"
         cart_id = _cart_id(doc.operation, variables)
         if self._down:  # read first, so that the log names the operation and cart refused
@@ -252,14 +262,14 @@ class Simulator:
         if not bucket.take(now):
             self._record(doc.operation, cart_id, 429, False)
             return _json({"errors": [{"message": "Too Many Requests"}]}, 429,
-                         bucket.headers(limited=True, unix=unix))
-        headers = bucket.headers(limited=False, unix=unix)
+                         bucket.headers(now, limited=True, unix=unix))
+        headers = bucket.headers(now, limited=False, unix=unix)
         if doc.node is None:
             self._record(doc.operation, cart_id, doc.http_status, False)
             return _json({"errors": list(doc.errors)}, doc.http_status, headers)
         fault = self._fault(doc.operation, cart_id)
         if fault is not None and fault not in PROCESSED_FAULTS:
-            limited = bucket.headers(limited=True, unix=unix)
+            limited = bucket.headers(now, limited=True, unix=unix)
             return self._unprocessed(fault, doc.operation, cart_id, request, headers, limited)
         if fault == Fault.SLOW:
             await asyncio.sleep(self.config.slow_s)
@@ -342,10 +352,11 @@ class Simulator:
                 for _, pid, _ in cart.lines():
                     if self.world.fires(pid, behaviour, f"{cart_id}:{pid}"):
                         return fault
-        if self.config.profile != "chaos":
+        mix = chaos_mix(self.config)
+        if not mix:
             return None
         roll = self._chaos.random()
-        for fault, p in CHAOS_FAULTS.items():
+        for fault, p in mix.items():
             if fault == "504_after" and operation != "submitCart":
                 continue
             if roll < p:

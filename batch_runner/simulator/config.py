@@ -74,6 +74,7 @@ REALISTIC_MIX: tuple[tuple[Behaviour, int], ...] = (
     (Behaviour.COST_ESTIMATED_ONCE, 30), (Behaviour.COST_ABSENT_ONCE, 10),
 )
 PROFILES = ("happy", "realistic", "chaos")
+RESET_STYLES = ("delta", "unix")
 #: Per-request transport faults of the "chaos" profile, as probabilities.
 CHAOS_FAULTS = {"503": 0.02, "reset": 0.01, "504_after": 0.03, "slow": 0.005}
 
@@ -85,7 +86,13 @@ class SimConfig:
     strict_rps: float = 1.0
     default_rps: float = 100.0
     shared_strict: bool = True
+    #: How the tiers count: "token-bucket" or "fixed-window" (simulator/ratelimit.py).
+    limiter: str = "token-bucket"
+    #: Ratelimit-Reset as seconds from now ("delta") or as a Unix time ("unix").
     reset_style: str = "delta"
+    #: Transport faults (the chaos mix of 503, reset, 504 after processing, slow) on this share
+    #: of requests, whatever the profile; 0: the profile decides (only "chaos" has them).
+    fault_rate: float = 0.0
     start_delay_s: float = 0.2
     placement_delay_s: float = 1.0
     slow_s: float = 2.0
@@ -114,6 +121,14 @@ class SimConfig:
     #: every createCart/submitCart and at shutdown. The demo's --out holds one, so an
     #: interrupted demo resumes against the carts it created. None: state lives in memory only.
     state_path: Path | None = None
+
+
+def chaos_mix(config: SimConfig) -> dict[str, float]:
+    """Probability of each transport fault per request: the chaos mix, scaled to fault_rate."""
+    if config.fault_rate > 0:
+        scale = config.fault_rate / sum(CHAOS_FAULTS.values())
+        return {fault: p * scale for fault, p in CHAOS_FAULTS.items()}
+    return dict(CHAOS_FAULTS) if config.profile == "chaos" else {}
 
 
 def behaviour_of(product_id: str, config: SimConfig) -> Behaviour:

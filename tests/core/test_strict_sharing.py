@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from batch_runner.core.strict_sharing import ProbeAnswer, proves_separate
+from batch_runner.core.rate_budget import Shape, View
+from batch_runner.core.strict_sharing import ProbeAnswer, proves_separate, proves_separate_views
 
 
 def ok(remaining: int, limit: int = 20) -> ProbeAnswer:
@@ -59,3 +60,39 @@ def test_one_shared_bucket_never_proves_separate(level: int, others: int) -> Non
     tokens -= 1 + min(others, int(tokens - 1))
     second = ok(int(tokens - 1)) if tokens >= 1 else LIMITED
     assert not proves_separate(first, second, refill=0.02, others=others)
+
+
+def sv(op: str, remaining: int, sent: float, received: float, *, limited: bool = False) -> View:
+    return View(serial=hash((op, sent)), operation=op, sent=sent, received=received,
+                limited=limited, remaining=remaining, limit=20)
+
+
+@pytest.mark.parametrize("shape", list(Shape))
+def test_both_full_in_one_window_proves_separate_buckets_of_either_shape(shape: Shape) -> None:
+    """A create and a submit both first in their bucket, 20 ms apart mid-window."""
+    a, b = sv("createCart", 19, 100.40, 100.41), sv("submitCart", 19, 100.41, 100.42)
+    assert proves_separate_views(a, b, others=5, rps=20.0, shape=shape)
+
+
+@pytest.mark.parametrize("shape", [Shape.UNKNOWN, Shape.FIXED_WINDOW])
+def test_a_window_boundary_between_them_proves_nothing(shape: Shape) -> None:
+    """Both full, but a new second began between them: one window shows that too."""
+    a, b = sv("createCart", 19, 100.99, 100.995), sv("submitCart", 19, 101.0, 101.02)
+    assert not proves_separate_views(a, b, others=0, rps=20.0, shape=shape)
+    # A token bucket cannot refill 19 tokens in 30 ms, boundary or not.
+    assert proves_separate_views(a, b, others=0, rps=20.0, shape=Shape.TOKEN_BUCKET)
+
+
+def test_the_same_operation_never_proves_anything() -> None:
+    a, b = sv("createCart", 19, 100.40, 100.41), sv("createCart", 19, 100.41, 100.42)
+    assert not proves_separate_views(a, b, others=0, rps=20.0, shape=Shape.UNKNOWN)
+
+
+@pytest.mark.parametrize("count_before", range(19))
+def test_one_shared_window_never_proves_separate(count_before: int) -> None:
+    """Two requests in one window of one shared counter, whatever came before them."""
+    first = sv("createCart", 20 - 1 - count_before, 100.40, 100.41)
+    second = sv("submitCart", max(0, 20 - 2 - count_before), 100.40, 100.42,
+                limited=count_before >= 19)
+    assert not proves_separate_views(first, second, others=0, rps=20.0, shape=Shape.FIXED_WINDOW)
+    assert not proves_separate_views(first, second, others=0, rps=20.0, shape=Shape.UNKNOWN)

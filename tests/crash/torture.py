@@ -3,6 +3,12 @@ into the same --out until a run finishes by itself, then check the simulator's g
 
 Used by tests/crash/test_torture.py (short version in the default suite, long one with -m slow)
 and runnable by hand:  python -m tests.crash.torture --orders 300 --kills 20 --seed 7
+
+With `--sim-strict-rps` equal to `--strict-rps` the Strict tier is as tight on the server as the
+runner thinks, and the report counts the 429s each run drew (`rate_limited_per_run`): the gentle
+start's figure, e.g.
+    python -m tests.crash.torture --orders 200 --kills 10 --strict-rps 20 --sim-strict-rps 20 \
+        --limiter fixed-window --profile happy
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ class TortureReport:
     ledger_status: dict[str, int] = field(default_factory=dict)
     budget_exit: int | None = None  #: exit status of the run that ended by itself under --budget
     placed_under_budget: int | None = None  #: truth's placed total then, in cents
+    #: Per run (each restart, then the last run): 429s the simulator gave and Strict requests.
+    rate_limited_per_run: list[int] = field(default_factory=list)
+    strict_per_run: list[int] = field(default_factory=list)
 
 
 def write_orders(path: Path, n: int, rng: random.Random) -> None:
@@ -60,6 +69,19 @@ def truth(url: str) -> dict[str, Any]:
         return json.loads(resp.read())  # type: ignore[no-any-return]
 
 
+def sim_stats(url: str) -> dict[str, int]:
+    with urllib.request.urlopen(url.replace("/v1/query", "/_sim/stats"), timeout=10) as resp:
+        return json.loads(resp.read())  # type: ignore[no-any-return]
+
+
+def _count_run(url: str, before: dict[str, int], report: TortureReport) -> dict[str, int]:
+    after = sim_stats(url)
+    limited = sum(after.get(k, 0) - before.get(k, 0) for k in after if k.endswith("_429"))
+    report.rate_limited_per_run.append(limited)
+    report.strict_per_run.append(after.get("Strict", 0) - before.get("Strict", 0))
+    return after
+
+
 def run_until_done(input_path: Path, out: Path, url: str, *, kills: int, seed: int,
                    max_kill_after_s: float, strict_rps: float, report: TortureReport,
                    budget: str | None = None) -> None:
@@ -73,6 +95,7 @@ def run_until_done(input_path: Path, out: Path, url: str, *, kills: int, seed: i
     if budget is not None:
         cmd += ["--budget", *budget.split()]
     accepted = (0, 1, 3) if budget is not None else (0, 1)
+    counted = sim_stats(url)
     while True:
         report.runs += 1
         errors = out.parent / f"stderr-{report.runs}.txt"
@@ -85,9 +108,11 @@ def run_until_done(input_path: Path, out: Path, url: str, *, kills: int, seed: i
                     proc.send_signal(signal.SIGKILL)
                     proc.wait()
                     report.kills += 1
+                    counted = _count_run(url, counted, report)
                     continue
             else:
                 proc.wait(timeout=600)
+        counted = _count_run(url, counted, report)
         stderr = errors.read_text(errors="replace")
         if proc.returncode not in accepted:
             report.problems.append(f"run {report.runs} exited {proc.returncode}: {stderr[-1500:]}")
@@ -162,14 +187,16 @@ def placed_total(world: dict[str, Any]) -> int:
 
 
 def torture(workdir: Path, *, orders: int, kills: int, seed: int, max_kill_after_s: float,
-            strict_rps: float = 200.0, budget_cents: int | None = None) -> TortureReport:
+            strict_rps: float = 200.0, sim_strict_rps: float = 400.0,
+            limiter: str = "token-bucket", profile: str = "chaos",
+            budget_cents: int | None = None) -> TortureReport:
     """With `budget_cents`, the kill loop runs under --budget; its truth must stay within it.
     Then one rerun without a budget finishes the rest, and the usual checks follow."""
     report = TortureReport()
     input_path = workdir / "orders.jsonl"
     write_orders(input_path, orders, random.Random(seed))
-    sim_args = ("--profile", "chaos", "--seed", str(seed), "--strict-rps", "400",
-                "--default-rps", "2000", "--placement-delay", "0.4")
+    sim_args = ("--profile", profile, "--seed", str(seed), "--strict-rps", str(sim_strict_rps),
+                "--default-rps", "2000", "--placement-delay", "0.4", "--limiter", limiter)
     with simulator_process(*sim_args) as url:
         common = {"seed": seed, "max_kill_after_s": max_kill_after_s, "strict_rps": strict_rps,
                   "report": report}
@@ -195,6 +222,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-kill-after", type=float, default=4.0)
     parser.add_argument("--strict-rps", type=float, default=40.0)
+    parser.add_argument("--sim-strict-rps", type=float, default=400.0,
+                        help="the simulator's Strict rate (400: never the limit)")
+    parser.add_argument("--limiter", default="token-bucket", help="token-bucket or fixed-window")
+    parser.add_argument("--profile", default="chaos")
+    parser.add_argument("--budget-cents", type=int, default=None,
+                        help="kill loop under --budget; the placed total must stay within it")
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     import tempfile
@@ -204,7 +237,9 @@ def main() -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         report = torture(workdir, orders=args.orders, kills=args.kills, seed=args.seed,
-                         max_kill_after_s=args.max_kill_after, strict_rps=args.strict_rps)
+                         max_kill_after_s=args.max_kill_after, strict_rps=args.strict_rps,
+                         sim_strict_rps=args.sim_strict_rps, limiter=args.limiter,
+                         profile=args.profile, budget_cents=args.budget_cents)
         print(json.dumps({**report.__dict__, "wall_s": round(time.monotonic() - started, 1)}, indent=1))
     return 1 if report.problems else 0
 
