@@ -71,8 +71,8 @@ def finished_before(out_dir: Path, input_path: Path, *,
     """The ledger's counts when a job run again is already finished, else None; read under the
     --out lock with the journal opened (which refuses another input's directory), so a rerun
     of a finished job sends nothing at all."""
-    if not (out_dir / LEDGER_NAME).is_file():
-        return None
+    if not (out_dir / LEDGER_NAME).is_file() or already_finished(out_dir, input_path) is None:
+        return None  # read only: an unfinished job's --out is not touched before its schema check
     with locked(out_dir):
         journal = Journal.open(out_dir, input_path, check_siblings=check_siblings)
         try:

@@ -86,12 +86,12 @@ def test_a_drifted_input_field_is_caught_in_the_variables_the_client_sends() -> 
 
 
 def test_a_deprecated_field_in_use_is_reported_but_passes() -> None:
-    """The server deprecates `orderId`, which submitCart reads: checked, with a deprecation noted."""
-    sdl = deprecate_field("SubmitStoreResult", "orderId", "use rye_id")
+    """The server deprecates `isSubmitted`, which submitCart reads: checked, with a deprecation noted."""
+    sdl = deprecate_field("SubmitStoreResult", "isSubmitted", "use rye_id")
     check = judge(introspect(sdl))
     assert check.outcome is SchemaOutcome.CHECKED
     [used] = check.deprecated
-    assert (used.operation, used.field) == ("submitCart", "submitCart.cart.stores.orderId")
+    assert (used.operation, used.field) == ("submitCart", "submitCart.cart.stores.isSubmitted")
     assert "use rye_id" in used.message
 
 

@@ -73,12 +73,13 @@ async def test_a_drifted_schema_stops_the_run_before_anything_is_sent(tmp_path: 
 
 
 async def test_a_drifted_schema_leaves_an_earlier_runs_out_untouched(tmp_path: Path) -> None:
-    """A resume into an --out that holds a journal and ledger: the mismatch changes no byte of it."""
+    """A resume into an --out that holds a journal and ledger: the mismatch changes no byte of it.
+    (The first run stops at a tiny budget, so the second is a real resume, not a finished job.)"""
     path = write_jsonl(tmp_path / "in.jsonl", [order("R-1", ("AMAZON", "B0RESUME1"))])
     async with running_simulator(SimConfig(**SIM_FAST)) as sim:
-        settings = settings_for(sim, tmp_path, path)
+        settings = settings_for(sim, tmp_path, path, budget="0.01 USD")
         code, _ = await run(settings)
-    assert code == 0
+    assert code == 3
     out = tmp_path / "out"
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     config = SimConfig(schema_path=str(drifted_schema(tmp_path)), **SIM_FAST)
