@@ -69,6 +69,18 @@ def _cell(ws: WriteOnlyWorksheet, value: object, *, number: bool = False,
     return cell
 
 
+def _fast_cell(ws: WriteOnlyWorksheet, value: object, *, number: bool) -> object:
+    """A ledger cell as a plain value where openpyxl already stores it as it is (a str is text,
+    never a number): a styled cell costs twice as much to write, and a night has many rows.
+    Text openpyxl would read as a formula ("=...") still gets a cell typed as text."""
+    if value is None or value == "":
+        return None
+    if number and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = _text(value)
+    return _cell(ws, text) if text.startswith("=") else text
+
+
 def _sheet(wb: Workbook, title: str, header: Sequence[str], widths: Sequence[int]) -> WriteOnlyWorksheet:
     ws = cast(WriteOnlyWorksheet, wb.create_sheet(title))
     for n, width in enumerate(widths, start=1):
@@ -114,7 +126,7 @@ def write_ledger_xlsx(ledger_jsonl: Path, xlsx_path: Path, *, max_rows: int = MA
         if rows == max_rows - 2:  # the header, and the row saying where the rest is
             ws.append([_cell(ws, "more rows than a sheet holds: see ledger.csv")])
             break
-        ws.append([_cell(ws, v, number=n) for v, n in zip(row, numeric, strict=True)])
+        ws.append([_fast_cell(ws, v, number=n) for v, n in zip(row, numeric, strict=True)])
         rows += 1
     _filter(ws, len(CSV_COLUMNS), rows)
     _write_actions(wb, summarize(read_in_input_order(ledger_jsonl)).actions)
