@@ -39,7 +39,8 @@ LIST_LIMIT = 500
 
 def _facts(state: OrderState) -> list[CartFacts]:
     return [CartFacts(generation=c.generation, cart_id=c.cart_id, submits=c.submits,
-                      decided=c.done is not None) for c in state.carts.values()]
+                      decided=c.done is not None, replacing=bool(c.done and c.done.get("replace")))
+            for c in state.carts.values()]
 
 
 def _in_flight(order_id: str | None, line: int | None, state: OrderState | None) -> UnfinishedOrder:

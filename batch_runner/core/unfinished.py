@@ -18,6 +18,7 @@ class StopPoint(StrEnum):
     CART_CREATED = "cart_created"  #: Rye made the cart; it is not submitted
     CART_PENDING = "cart_pending"  #: createCart queued or sent, no cart recorded: none to submit
     REPLACEMENT_DUE = "replacement_due"  #: a cart is decided; the next one is not created yet
+    DECIDED = "decided"  #: every item is decided; only its ledger line is missing
     NOT_STARTED = "not_started"  #: nothing was sent for this order
 
 
@@ -27,6 +28,7 @@ LABELS: dict[StopPoint, str] = {
     StopPoint.CART_CREATED: "cart created, not submitted",
     StopPoint.CART_PENDING: "no cart yet (createCart queued or unanswered; the rerun creates it)",
     StopPoint.REPLACEMENT_DUE: "a cart decided, its replacement not created yet",
+    StopPoint.DECIDED: "decided, ledger line not written yet (the rerun writes it; nothing is sent)",
     StopPoint.NOT_STARTED: "not started",
 }
 
@@ -39,6 +41,7 @@ class CartFacts:
     cart_id: str | None  #: None: createCart was sent and no usable answer recorded
     submits: int  #: submitCart requests journaled
     decided: bool  #: its cart_done record was written
+    replacing: bool = False  #: that record sends items to a replacement cart
 
 
 def stop_point(carts: Iterable[CartFacts]) -> StopPoint:
@@ -47,7 +50,7 @@ def stop_point(carts: Iterable[CartFacts]) -> StopPoint:
     if latest is None:
         return StopPoint.NOT_STARTED
     if latest.decided:
-        return StopPoint.REPLACEMENT_DUE
+        return StopPoint.REPLACEMENT_DUE if latest.replacing else StopPoint.DECIDED
     if latest.submits:
         return StopPoint.SUBMITTED
     return StopPoint.CART_CREATED if latest.cart_id else StopPoint.CART_PENDING

@@ -9,8 +9,10 @@ from batch_runner.core.unfinished import CartFacts, StopPoint, UnfinishedOrder, 
 P = StopPoint
 
 
-def cart(generation: int, *, cart_id: str | None = "c", submits: int = 0, decided: bool = False) -> CartFacts:
-    return CartFacts(generation=generation, cart_id=cart_id, submits=submits, decided=decided)
+def cart(generation: int, *, cart_id: str | None = "c", submits: int = 0, decided: bool = False,
+         replacing: bool = True) -> CartFacts:
+    return CartFacts(generation=generation, cart_id=cart_id, submits=submits, decided=decided,
+                     replacing=replacing)
 
 
 @pytest.mark.parametrize(("carts", "point"), [
@@ -20,6 +22,7 @@ def cart(generation: int, *, cart_id: str | None = "c", submits: int = 0, decide
     ([cart(0, submits=1)], P.SUBMITTED),
     ([cart(0, submits=3)], P.SUBMITTED),
     ([cart(0, submits=1, decided=True)], P.REPLACEMENT_DUE),
+    ([cart(0, submits=1, decided=True, replacing=False)], P.DECIDED),  # placed; killed before its ledger line
     ([cart(0, submits=1, decided=True), cart(1)], P.CART_CREATED),
     ([cart(1, submits=1), cart(0, submits=1, decided=True)], P.SUBMITTED),  # the latest decides
 ])
