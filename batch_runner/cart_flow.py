@@ -136,6 +136,9 @@ class CartFlow:
             if self.state.fate == EXPIRED:  # never submitted: create it again (fsynced intent)
                 self._rec("expired", cart=self.state.cart_id, ts=self.clock())
                 self.outcome.cart_id, self.outcome.submitted = None, False
+                # The new cart holds every item again (the record clears the failures at
+                # creation): each is judged anew, never left FAILED while it is bought.
+                self.outcome.results.clear()
             if not await self._one_pass():
                 break
         if self.state.fate == EXPIRED:  # the new cart was refused as expired too
@@ -171,10 +174,21 @@ class CartFlow:
             self.outcome.cart_id = None
         if self.state.cart_id is None and not self.state.created:
             await self._create()
-        if self.state.cart_id is not None and not self.state.submits and not self.state.priced:
+        if self.state.cart_id is not None and not self.state.submits and self._price_due():
             cost = await wait_cart_priced(self.client, self.state.cart_id, self._first_cost,
                                           sleep=self.sleep, interval_s=self.settings.poll_interval_s)
-            self._rec("priced", cart=self.state.cart_id, cost=cost_record(cost))
+            if cost is not None or not self.state.priced:
+                # A re-read Rye cannot answer (the cart gone or expired) keeps the earlier
+                # price: the submit then meets CART_EXPIRED_ERROR and the cart is made anew.
+                self._rec("priced", cart=self.state.cart_id, cost=cost_record(cost))
+
+    def _price_due(self) -> bool:
+        """Whether to read the cart's price (again) before its first submit. With a spend limit,
+        a price journaled by an earlier process (a quote, a run killed days ago) is read again:
+        the guard must judge what Rye will charge now, not what it quoted then."""
+        if not self.state.priced:
+            return True
+        return self.guard.limits.active and self._first_cost is None
 
     def _expired(self) -> bool:
         """A cart never submitted that Rye will no longer (or soon not) accept: never submit it."""

@@ -109,3 +109,22 @@ async def test_a_cart_rye_calls_expired_at_its_first_submit_is_created_again(tmp
     assert [c.cart_id for c in record.carts] == [fresh]
     assert [o.cart_id for o in placed] == [fresh]
     assert stats["committed"] == {"USD": placed[0].total}  # the expired cart's amount given back
+
+
+async def test_a_quoted_price_is_read_again_before_a_run_with_a_limit_submits(tmp_path: Path) -> None:
+    """The price rose tenfold between quote and run (the simulator restarted on its saved carts
+    with the item now overpriced): the run judges the price Rye shows now, not the quote's, and
+    submits nothing past --max-order-total."""
+    path = write_jsonl(tmp_path / "in.jsonl", [order("Q-0", ("AMAZON", A[0]))])
+    state = tmp_path / "sim-state.json"
+    async with running_simulator(SimConfig(profile="happy", seed=4, state_path=state, **SIM_FAST)) as sim:
+        settings = settings_for(sim, tmp_path, path, max_order_total="500")
+        assert await run_quote(settings) == 0
+    later = SimConfig(profile="happy", seed=4, state_path=state,
+                      script={A[0]: Behaviour.OVERPRICED}, **SIM_FAST)
+    async with running_simulator(later) as sim:
+        code, [record] = await run(settings_for(sim, tmp_path, path, max_order_total="500"))
+        assert processed(sim, "createCart") == []  # the quoted cart, not a new one
+        assert processed(sim, "submitCart") == []
+    assert code == 1
+    assert record.items[0].reason_code == "PRICE_ABOVE_LIMIT"
