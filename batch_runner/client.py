@@ -31,7 +31,7 @@ import yarl
 from batch_runner import queries
 from batch_runner.core.model import Address, LineItem, Marketplace
 from batch_runner.core.money import CartCost, is_currency
-from batch_runner.core.proxy import proxy_for
+from batch_runner.core.proxy import ProxySettingError, proxy_for
 from batch_runner.core.snapshot import CheckoutView, EventView, RyeOrderView
 from batch_runner.errors import AuthRefused, CertificateRefused, ConfigError, TlsFailed
 from batch_runner.limits import Ticket, TierLimits
@@ -187,6 +187,9 @@ def _map_transport_errors() -> Iterator[None]:
             "includes it, then rerun with the same --out to resume."
         ) from None
     except aiohttp.ClientConnectorSSLError as exc:  # before ClientConnectorError
+        if "WRONG_VERSION_NUMBER" not in str(exc.os_error):
+            # A handshake cut short (a balancer restarting): an outage the gate waits out.
+            raise _Transport(f"TLS handshake failed: {exc.os_error}", sent=False) from None
         raise TlsFailed(
             f"no TLS connection to {exc.host}:{exc.port} ({exc.os_error}); nothing was sent. "
             "This is not an outage: the server there does not complete a TLS handshake. If the "
@@ -239,13 +242,17 @@ class RyeClient:
         return f"<RyeClient url={self._url!r}>"
 
     async def __aenter__(self) -> Self:
+        try:
+            proxy = proxy_for(self._url, os.environ)
+        except ProxySettingError as exc:  # every command builds a client: one message for all
+            raise ConfigError(str(exc)) from None
         connector = aiohttp.TCPConnector(limit=self._max_connections)
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=self._timeout,
             # HTTPS_PROXY / NO_PROXY as curl reads them, loopback never proxied. Not trust_env:
             # it would proxy loopback and add ~/.netrc logins beside our Authorization header.
-            proxy=proxy_for(self._url, os.environ),
+            proxy=proxy,
             json_serialize=lambda obj: orjson.dumps(obj).decode(),
         )
         return self

@@ -36,6 +36,7 @@ from batch_runner.core.rate_budget import (
     View,
     room_is_plain,
     wait_before_send,
+    window_s,
 )
 from batch_runner.core.strict_sharing import proves_separate_views
 
@@ -337,11 +338,12 @@ class TierLimits:
         keys = STRICT_OPERATIONS if tier is Tier.STRICT else {DEFAULT_KEY}
         latest = [v[-1].sent for k in keys if (v := self._views.get(k))]
         if len(latest) < len(keys):
-            if len(log) > 4096:  # never learned: keep the recent past only
+            if len(log) > 4096:  # never learned: keep the recent past, and all still in flight
                 for serial in sorted(log)[:-2048]:
-                    del log[serial]
+                    if log[serial].received is not None:
+                        del log[serial]
             return
-        horizon = min(min(latest), self._clock() - 2.0 - 2.0 * _window(self._rps[tier]))
+        horizon = min(min(latest), self._clock() - 2.0 - 2.0 * window_s(self._rps[tier]))
         while log:  # oldest first; stops at the first one still needed, amortized O(1)
             first = next(iter(log.values()))
             if first.received is None or first.received >= horizon:
@@ -366,10 +368,6 @@ def _candidates(views: list[View]) -> list[View]:
     for v in sorted(views, key=lambda v: v.remaining)[-VIEWS_USED:]:
         chosen[v.serial] = v
     return sorted(chosen.values(), key=lambda v: v.sent)
-
-
-def _window(rps: float) -> float:
-    return 1.0 if rps >= 1 else 1.0 / rps
 
 
 def _others_at_most(a: View, b: View, sent_count: int) -> int:

@@ -153,6 +153,10 @@ class OutageWatch:
         self._changed.set()
         self._changed = anyio.Event()
 
+    def poke(self) -> None:
+        """Wake whoever waits for a change (an order ended: the feeder may start the next)."""
+        self._wake()
+
     # --- the watch (a task beside the orders) -----------------------------------------------
 
     def notice(self) -> str | None:

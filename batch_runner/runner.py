@@ -247,6 +247,7 @@ class Runner:
             self._left_unfinished = True
         finally:
             slots.release()
+            self.outage.poke()  # the feeder may wait on a slot while the API is away
 
     def _finished(self, status: OrderStatus) -> None:
         self._done += 1

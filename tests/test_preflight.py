@@ -165,3 +165,19 @@ async def test_the_command_prints_one_ascii_line_per_check_and_never_the_key(tmp
     assert lines[-1] == "preflight: all good: nothing to fix before the run"
     assert len(lines) == 8  # API, key, IP, schema, Default tier, Strict tier, estimate + verdict
     assert KEY.encode() not in result.stdout + result.stderr
+
+
+def test_a_proxy_we_cannot_use_is_a_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """HTTPS_PROXY=socks5://... : preflight (which builds a client without run's own check)
+    exits 2 naming the variable, as run does."""
+    monkeypatch.setenv("RYE_API_KEY", "sk_test_proxy_0001")
+    monkeypatch.setenv("RYE_SHOPPER_IP", "8.8.8.8")
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://proxy.example:1080")
+    monkeypatch.delenv("https_proxy", raising=False)
+    code = cli.main(["preflight", "--api-url", "https://api.example/v1/query"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "HTTPS_PROXY" in err
+    assert "Traceback" not in err

@@ -111,10 +111,13 @@ class Breaker:
         """A request failed in transit (no connection, reset, timeout, a gateway's 502-504)."""
         self._failures += 1
         self.last_error = reason
+        if probe:
+            self._probe_out = False
+            if self.state is BreakerState.CLOSED:
+                return  # another request's answer came back meanwhile: the API is there
         if self.down_since is None:
             self.down_since = now
         if probe:
-            self._probe_out = False
             self._open(now)
             return
         if self.state is BreakerState.CLOSED:

@@ -139,3 +139,15 @@ def test_never_two_probes_and_never_a_wait_past_the_cap(steps: list[tuple[str, f
                 breaker.abandoned(probe=probe)
         assert sum(out) <= 1
         assert breaker.reopen_at - now <= POLICY.max_wait_s
+
+
+def test_a_probe_failing_after_another_answer_closed_the_breaker_leaves_it_closed() -> None:
+    """The API answered a request while the probe was out: its late failure reopens nothing."""
+    b = Breaker(BreakerPolicy())
+    decision = b.admit(0.0)
+    assert isinstance(decision, Go)
+    assert decision.probe
+    b.answered(probe=False)
+    b.failed(0.1, "reset", probe=True)
+    assert b.state is BreakerState.CLOSED
+    assert b.down_since is None
