@@ -336,8 +336,9 @@ def _validate(path: Path, strict_rps: float) -> int:
 def _report(out: Path) -> int:
     if not (out / "ledger.jsonl").is_file():
         raise UsageError(f"{out} holds no ledger.jsonl; give the --out directory of a run")
-    retry = write_spreadsheet_and_retry(out)
-    md, html = write_reports(out)
+    with locked(out):  # never beside a run writing the same files
+        retry = write_spreadsheet_and_retry(out)
+        md, html = write_reports(out)
     _out(f"wrote {md}\nwrote {html}\nwrote {out / 'ledger.csv'}\nwrote {out / LEDGER_XLSX_NAME}")
     if retry is not None:
         _out(f"wrote {retry.path}: {retry.summary()}")

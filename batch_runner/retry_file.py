@@ -38,7 +38,7 @@ from batch_runner.core.retry import (
 )
 from batch_runner.errors import InputError, UsageError
 from batch_runner.input_format import InputFormat, sniff_delimiter
-from batch_runner.journal import JOURNAL_NAME, file_sha256
+from batch_runner.journal import JOURNAL_NAME, file_sha256, locked
 from batch_runner.ledger import (
     LEDGER_NAME,
     RUN_STATS_NAME,
@@ -310,8 +310,8 @@ def _warnings(result: RetryFile, out_dir: Path) -> None:
             result.warnings.append(f"{n} {outcome.value} item{'s' if n != 1 else ''} included: "
                                    f"{DANGER[outcome]}; an item placed twice is a double charge")
     stats = read_run_stats(out_dir / RUN_STATS_NAME)
-    if stats is not None and stats.interrupted:
-        result.warnings.append("the run stopped early: the orders it did not finish are not in "
+    if stats is None or stats.interrupted or not stats.finished_at:  # killed, or still running
+        result.warnings.append("the run did not finish: the orders it did not finish are not in "
                                "the retry file; rerun the same command to finish them first")
 
 
@@ -373,7 +373,8 @@ def retry_file_command(out_dir: Path, include_text: str | None, input_path: Path
         extra = parse_outcomes(include_text or "")
     except ValueError as exc:
         raise UsageError(f"--include: {exc}") from None
-    result = write_retry_file(out_dir, include=DEFAULT_OUTCOMES | extra, input_path=input_path)
+    with locked(out_dir):  # never beside a run writing the same files
+        result = write_retry_file(out_dir, include=DEFAULT_OUTCOMES | extra, input_path=input_path)
     for warning in result.warnings:
         say(f"batch-runner: warning: {warning}", err=True)
     for text in result.left_out:

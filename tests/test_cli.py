@@ -101,3 +101,19 @@ def test_report_of_a_directory_without_ledger_is_usage_error(tmp_path: Path, cap
     """report DIR on a directory that holds no run says so (exit 2)."""
     assert cli.main(["report", str(tmp_path)]) == 2
     assert "ledger.jsonl" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["report", "retry-file"])
+def test_report_and_retry_file_wait_for_no_run_they_refuse_beside_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str,
+) -> None:
+    """Both rewrite files a run writes at its end: beside a running batch-runner (the --out
+    lock held) they refuse with a message instead of racing it."""
+    from batch_runner.journal import locked
+
+    (tmp_path / "ledger.jsonl").write_bytes(b"")
+    with locked(tmp_path):
+        code = cli.main([command, str(tmp_path)])
+    assert code == 2
+    assert "batch-runner: error:" in capsys.readouterr().err
+    assert not (tmp_path / "report.md").exists()
