@@ -27,6 +27,7 @@ from batch_runner.config import Settings
 from batch_runner.core.deadline import format_duration
 from batch_runner.errors import ApiUnreachable, SchemaMismatch
 from batch_runner.limits import TierLimits
+from batch_runner.outage import clock_text
 from batch_runner.schema_check import SchemaCheck, SchemaOutcome, judge_answer, unavailable
 
 #: Waits before asking again when the API gave no answer (down, 5xx): a blip at the start of the
@@ -75,7 +76,7 @@ async def _wait_for_the_api(
     logger: logging.Logger, clock: Callable[[], float],
 ) -> SchemaCheck:
     """Ask again, at doubling waits, until the API answers or the outage budget is spent."""
-    down = f"API unreachable since {time.strftime('%H:%M:%S', time.localtime(since))}"
+    down = f"API unreachable since {clock_text(since)}"
     logger.warning("%s (last error: %s); nothing is sent until it answers; the run stops if "
                    "nothing answers for %s (--outage-budget)", down, check.note,
                    format_duration(budget_s))

@@ -27,6 +27,7 @@ import anyio
 
 from batch_runner.client import Introspected, Refused, RyeClient, check_api_url
 from batch_runner.config import ENV_API_KEY, Settings, load_settings
+from batch_runner.core.deadline import strict_estimate_s
 from batch_runner.core.snapshot import CheckoutView
 from batch_runner.errors import AuthRefused, CertificateRefused, ConfigError, InputError, TlsFailed
 from batch_runner.live_schema import fetch_schema_check, make_client
@@ -38,7 +39,6 @@ from batch_runner.schema_check import SchemaCheck, SchemaOutcome
 #: A cart id no API holds: polling it reads nothing and changes nothing.
 PROBE_CART_ID = "batch-runner-preflight-no-such-cart"
 #: Strict calls per order at least: createCart + submitCart (replacement carts add two each).
-STRICT_CALLS_PER_ORDER = 2
 
 
 class Mark(StrEnum):
@@ -213,7 +213,7 @@ def estimate_line(settings: Settings) -> Line:
         summary = summarize(settings.input)
     except InputError as exc:
         return Line(Mark.FAIL, f"input: {exc}", 2)
-    seconds = STRICT_CALLS_PER_ORDER * summary.orders / settings.strict_rps
+    seconds = strict_estimate_s(summary.orders, settings.strict_rps)
     text = (f"{settings.input}: {summary.orders} orders, {summary.items} line items; at least "
             f"{duration_text(seconds)} at {settings.strict_rps:g} Strict requests/s "
             "(createCart + submitCart per order; replacement carts add more)")

@@ -45,8 +45,9 @@ def _mono(wall: float, clocks: tuple[float, float]) -> float:
 def _cart(cart: SimCart, clocks: tuple[float, float]) -> dict[str, Any]:
     return {
         "id": cart.id, "created": _wall(cart.created_at, clocks),
-        # The one buyer field kept: the province sets the tax, so a reloaded cart keeps its price.
-        "province": cart.buyer.get("provinceCode"),
+        # The buyer fields kept: the province sets the tax, so a reloaded cart keeps its price,
+        # and a buyerIdentity shown again must have its non-null countryCode (Country!).
+        "province": cart.buyer.get("provinceCode"), "country": cart.buyer.get("countryCode"),
         "submit_requests": cart.submit_requests,
         "submissions_processed": cart.submissions_processed,
         "stores": [{"name": s.name, "marketplace": s.marketplace, "lines": s.lines,
@@ -86,7 +87,8 @@ def _load_cart(raw: dict[str, Any], clocks: tuple[float, float]) -> SimCart:
                                   lines=_lines(s["lines"]), request_id=str(s["request_id"]),
                                   is_submitted=bool(s["is_submitted"]),
                                   order_id=s["order_id"]) for s in raw["stores"]}
-    buyer = {"provinceCode": raw["province"]} if raw.get("province") else {}
+    kept = {"provinceCode": raw.get("province"), "countryCode": raw.get("country")}
+    buyer = {k: v for k, v in kept.items() if v} if raw.get("country") else {}
     return SimCart(id=raw["id"], buyer=buyer, stores=stores, created_at=_mono(raw["created"], clocks),
                    submit_requests=int(raw["submit_requests"]),
                    submissions_processed=int(raw["submissions_processed"]))

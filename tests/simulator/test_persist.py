@@ -53,3 +53,19 @@ def test_save_and_load_through_a_file_and_refuse_a_foreign_one(tmp_path: Path) -
     path.write_text("not json")
     with pytest.raises(StateFileError, match=str(path)):
         load(World(CONFIG), path, mono_now=0.0, wall_now=0.0)
+
+
+def test_a_restored_cart_keeps_only_the_buyer_fields_its_answers_need() -> None:
+    """Province (the tax) and country (buyerIdentity.countryCode is Country!) come back, so a
+    reloaded cart's price and buyerIdentity hold; name and email never reach the file."""
+    world = World(CONFIG)
+    mono, wall = time.monotonic(), time.time()
+    buyer = {"firstName": "Ada", "email": "ada@example.org", "provinceCode": "CA", "countryCode": "US"}
+    cart, _ = world.create_cart(ITEMS, buyer, mono)
+    data = dump(world, mono_now=mono, wall_now=wall)
+    assert b"ada@example.org" not in data
+    assert b"Ada" not in data
+    later = World(CONFIG)
+    restore(later, data, mono_now=1000.0, wall_now=wall)
+    assert later.carts[cart.id].buyer == {"provinceCode": "CA", "countryCode": "US"}
+    assert later.cart_view(later.carts[cart.id])["cost"] == world.cart_view(world.carts[cart.id])["cost"]
