@@ -22,7 +22,11 @@ import orjson
 from batch_runner.core.model import ItemOutcome, LedgerRecord
 from batch_runner.core.rollup import actions_of
 from batch_runner.errors import BatchRunnerError, InputError
-from batch_runner.load import _csv_records, file_format  # the loader's own reading of the file
+from batch_runner.load import (  # the loader's own reading of the file
+    _csv_records,
+    file_format,
+    iter_jsonl_lines,
+)
 from batch_runner.unfinished import run_input
 
 BuyerKey = str | int  #: an order id, or the input line of an INVALID entry
@@ -55,14 +59,14 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
-    with path.open("rb") as handle:
-        for line, raw in enumerate(handle, start=1):
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(record, dict) and isinstance(record.get("buyer"), dict):
-                yield line, str(record.get("order_id") or ""), record["buyer"]
+    """The loader's own lines (byte-order mark removed, overlong lines skipped unread)."""
+    for line, raw in iter_jsonl_lines(path):
+        try:
+            record = orjson.loads(raw) if raw is not None else None
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("buyer"), dict):
+            yield line, str(record.get("order_id") or ""), record["buyer"]
 
 
 def lookup(path: Path, *, order_ids: Collection[str], lines: Collection[int]) -> dict[BuyerKey, Buyer]:

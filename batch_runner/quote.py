@@ -99,7 +99,8 @@ async def run_quote(settings: Settings) -> int:
 
 async def _quote_all(settings: Settings, journal: Journal, limits: Limits, done: set[str]) -> None:
     """Create and price the cart of every order not finished yet, `max_in_flight` at a time."""
-    tier = TierLimits(strict_rps=settings.strict_rps, default_rps=settings.default_rps)
+    tier = TierLimits(strict_rps=settings.strict_rps, default_rps=settings.default_rps,
+                      strict_buckets=settings.strict_buckets)
     client = RyeClient(url=settings.api_url, api_key=settings.api_key, shopper_ip=None,
                        limits=tier, connect_timeout_s=settings.connect_timeout_s,
                        read_timeout_s=settings.read_timeout_s,

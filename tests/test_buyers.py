@@ -42,3 +42,13 @@ def test_jsonl_buyers_and_lines_without_a_buyer(tmp_path: Path) -> None:
     assert found == {"J-1": Buyer(name="Ada L", email="ada@example.com"),
                      3: Buyer(name="Bo", email=None)}
     assert Buyer(name="Bo", email=None).text == "Bo"
+
+
+def test_a_jsonl_file_with_a_byte_order_mark_names_its_first_buyer(tmp_path: Path) -> None:
+    """The loader reads a BOM-led JSONL file; the action list must name its first buyer too."""
+    path = tmp_path / "in.jsonl"
+    first = orjson.dumps({"order_id": "J-1", "buyer": {"first_name": "Ada", "last_name": "L",
+                                                       "email": "ada@example.com"}})
+    path.write_bytes(b"\xef\xbb\xbf" + first + b"\n")
+    assert lookup(path, order_ids={"J-1"}, lines=set()) == {
+        "J-1": Buyer(name="Ada L", email="ada@example.com")}
