@@ -40,7 +40,8 @@ def resolve_deadline(text: str | None, *, now: datetime) -> datetime | None:
     if not text:
         return None
     try:
-        return parse_deadline(text, now=now)
+        # A naive time's astimezone() looks up the system zone's offset for that very moment.
+        return parse_deadline(text, now=now, localize=lambda naive: naive.astimezone())
     except BadDuration as exc:
         raise ConfigError(f"--deadline: {exc}") from None
 

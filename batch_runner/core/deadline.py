@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 #: Seconds per unit of a duration.
@@ -50,8 +51,12 @@ def _duration_text(text: str) -> float:
     return sum(float(n) * UNITS[u] for n, u in parts)
 
 
-def parse_deadline(text: str, *, now: datetime) -> datetime:
+def parse_deadline(text: str, *, now: datetime,
+                   localize: Callable[[datetime], datetime] | None = None) -> datetime:
     """The moment `text` names, in `now`'s time zone.
+
+    `localize` turns a wall-clock time (naive) into a moment under the local zone's rules, so a
+    deadline past a daylight-saving change gets that day's offset; without it, `now`'s offset.
 
     Raises:
         BadDuration: none of HH:MM, an ISO date-time, or +DURATION.
@@ -59,9 +64,12 @@ def parse_deadline(text: str, *, now: datetime) -> datetime:
     text = text.strip()
     if text.startswith("+"):
         return now + timedelta(seconds=parse_duration(text[1:]))
+    local = localize or (lambda naive: naive.replace(tzinfo=now.tzinfo))
     if match := _CLOCK.fullmatch(text):
-        target = now.replace(hour=int(match[1]), minute=int(match[2]), second=0, microsecond=0)
-        return target if target > now else target + timedelta(days=1)
+        wall = now.replace(tzinfo=None, hour=int(match[1]), minute=int(match[2]), second=0,
+                           microsecond=0)
+        target = local(wall)
+        return target if target > now else local(wall + timedelta(days=1))
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -69,7 +77,7 @@ def parse_deadline(text: str, *, now: datetime) -> datetime:
             f"deadline {text!r} is neither HH:MM (local time), an ISO date-time, nor +DURATION "
             "(+2h, +90m)"
         ) from None
-    return moment.replace(tzinfo=now.tzinfo) if moment.tzinfo is None else moment
+    return local(moment) if moment.tzinfo is None else moment
 
 
 def strict_estimate_s(orders: int, strict_rps: float) -> float:

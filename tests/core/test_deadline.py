@@ -83,3 +83,16 @@ def test_the_note_says_whether_the_strict_budget_fits() -> None:
 def test_format_duration() -> None:
     assert format_duration(59) == "0m59s"
     assert format_duration(3725) == "1h02m05s"
+
+
+def test_a_deadline_past_a_daylight_saving_change_takes_that_days_offset() -> None:
+    """Started at 23:00 EST the night clocks spring forward: --deadline 06:00 is 06:00 EDT
+    (10:00 UTC), not 06:00 at the evening's offset (11:00 UTC, an hour too late)."""
+    from zoneinfo import ZoneInfo
+
+    new_york = ZoneInfo("America/New_York")
+    start = datetime(2026, 3, 7, 23, 0, tzinfo=timezone(timedelta(hours=-5)))  # as astimezone() gives
+    moment = parse_deadline("06:00", now=start,
+                            localize=lambda naive: naive.replace(tzinfo=new_york))
+    assert moment.astimezone(UTC) == datetime(2026, 3, 8, 10, 0, tzinfo=UTC)
+    assert parse_deadline("06:00", now=start).astimezone(UTC) == datetime(2026, 3, 8, 11, 0, tzinfo=UTC)
