@@ -164,7 +164,7 @@ class CartFlow:
             return False
         return await self._submit_then_poll() == EXPIRED
 
-    async def prepare(self) -> None:
+    async def prepare(self, *, give_up_final: bool = True) -> None:
         """Create the cart unless the journal has it (again if it expired unsubmitted) and price
         it, journaling both; never submits. `run` goes on from here; `quote` stops here."""
         if self.state.done is not None:
@@ -173,7 +173,7 @@ class CartFlow:
             self._rec("expired", cart=self.state.cart_id, ts=self.clock())
             self.outcome.cart_id = None
         if self.state.cart_id is None and not self.state.created:
-            await self._create()
+            await self._create(give_up_final=give_up_final)
         if self.state.cart_id is not None and not self.state.submits and self._price_due():
             cost = await wait_cart_priced(self.client, self.state.cart_id, self._first_cost,
                                           sleep=self.sleep, interval_s=self.settings.poll_interval_s)
@@ -208,7 +208,9 @@ class CartFlow:
         self._decide_all_pending(ItemOutcome.NEEDS_REVIEW, decision.verdict.value, decision.reason)
         return False
 
-    async def _create(self) -> None:
+    async def _create(self, *, give_up_final: bool = True) -> None:
+        """`give_up_final`: after the last attempt, record the items FAILED (API_UNAVAILABLE);
+        else record nothing, so the create intent makes a later quote or run try again."""
         items = tuple(self.order.items[i] for i in self.state.indices)
         for attempt in range(1, MAX_CREATE_ATTEMPTS + 1):
             result = await self.client.create_cart(
@@ -227,6 +229,8 @@ class CartFlow:
                 self._rec("create_lost", why=result.reason)
             await self.sleep(delay(attempt, self.rng, base_s=self.settings.backoff_base_s,
                                    cap_s=self.settings.backoff_cap_s))
+        if not give_up_final:
+            return
         failed = [[i, "API_UNAVAILABLE", f"no cart after {MAX_CREATE_ATTEMPTS} attempts"]
                   for i in self.state.indices]
         self._rec("created", cart=None, failed=failed)

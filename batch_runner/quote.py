@@ -124,7 +124,8 @@ async def _quote_all(settings: Settings, journal: Journal, limits: Limits, done:
             flow = CartFlow(order=order, state=state.carts[max(state.carts)], client=client,
                             journal=journal, settings=flow_settings, sleep=anyio.sleep, rng=rng,
                             on_strict_call=lambda _operation: None, guard=guard)
-            await flow.prepare()
+            # An API away for every attempt must not fail the order for the later run too.
+            await flow.prepare(give_up_final=False)
         finally:
             slots.release()
 
@@ -255,7 +256,7 @@ def _line(q: Quoted) -> str:
 def _problem_line(q: Quoted) -> str:
     cart = q.cart
     if cart is None:
-        return f"- {_c(q.order.order_id)}: no cart yet (quote interrupted); run quote again"
+        return f"- {_c(q.order.order_id)}: no cart yet (quote interrupted, or the API did not answer); run quote again"
     parts = [f"{_c(q.order.items[i].product_id)} {code}" for i, code, _ in cart.failed]
     if cart.cart_id is not None and (cart.cost is None or not cart.cost.final):
         parts.append("no final price from Rye" if cart.cost else "no price from Rye")

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 
 from batch_runner.core.model import OrderStatus
 from batch_runner.quote import run_quote
@@ -128,3 +129,26 @@ async def test_a_quoted_price_is_read_again_before_a_run_with_a_limit_submits(tm
         assert processed(sim, "submitCart") == []
     assert code == 1
     assert record.items[0].reason_code == "PRICE_ABOVE_LIMIT"
+
+
+async def test_a_quote_the_api_never_answered_is_carted_by_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every createCart of the quote gets a proxy's error page (nothing processed): the quote
+    records no failure, and the run into the same --out creates the cart and places it.
+    (Two attempts instead of twelve, so the backoff between them stays short.)"""
+    from batch_runner import cart_flow
+    from batch_runner.simulator import Fault
+
+    monkeypatch.setattr(cart_flow, "MAX_CREATE_ATTEMPTS", 2)
+    path = write_jsonl(tmp_path / "in.jsonl", [order("Q-0", ("AMAZON", A[0]))])
+    config = SimConfig(profile="happy", seed=4, faults={"createCart": [Fault.HTML] * 2},
+                       **SIM_FAST)
+    async with running_simulator(config) as sim:
+        settings = settings_for(sim, tmp_path, path)
+        assert await run_quote(settings) == 1  # not carted
+        assert processed(sim, "createCart") == []
+        code, [record] = await run(settings)
+        assert len(processed(sim, "createCart")) == 1
+    assert code == 0
+    assert record.status is OrderStatus.PLACED
