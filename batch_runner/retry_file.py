@@ -99,25 +99,38 @@ def read_retry_file(out_dir: Path) -> RetryFile | None:
     if path is None:
         return None
     result, orders = RetryFile(path=path), set[object]()
+    # A person may have edited the file by hand: a line it no longer parses counts as "?".
     if path.name == RETRY_JSONL_NAME:
-        for _, raw in iter_jsonl_lines(path):
-            record = orjson.loads(raw or b"{}")
+        for line, raw in iter_jsonl_lines(path):
+            try:
+                record = orjson.loads(raw or b"")
+            except orjson.JSONDecodeError:
+                record = None
+            if not isinstance(record, dict):
+                orders.add(f"line {line}")
+                result.items += 1
+                result.outcomes["?"] += 1
+                continue
             items = record.get("items")
             outcomes = ([str(i.get("outcome")) for i in items if isinstance(i, dict)]
                         if "outcome" not in record and isinstance(items, list)
                         else [str(record.get("outcome"))])
-            orders.add(record.get("previous_order_id") or f"line {len(orders)}")
+            orders.add(record.get("order_id") or f"line {line}")  # new ids: one per block
             result.items += len(outcomes)
             result.outcomes.update(outcomes)
     else:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            head = handle.readline()
-            handle.seek(0)
-            known = frozenset({*EXTRA_COLUMNS, "order_id"})
-            for n, row in enumerate(csv.DictReader(handle, delimiter=sniff_delimiter(head, known))):
-                orders.add(row.get("previous_order_id") or f"row {n}")
-                result.items += 1
-                result.outcomes[row.get("outcome") or "?"] += 1
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                head = handle.readline()
+                handle.seek(0)
+                known = frozenset({*EXTRA_COLUMNS, "order_id"})
+                reader = csv.DictReader(handle, delimiter=sniff_delimiter(head, known))
+                for n, row in enumerate(reader):
+                    orders.add(row.get("order_id") or f"row {n}")  # new ids: one per block
+                    result.items += 1
+                    result.outcomes[row.get("outcome") or "?"] += 1
+        except (UnicodeDecodeError, csv.Error):
+            result.outcomes["?"] += 1  # counted up to the line it cannot read
     result.orders = len(orders)
     return result
 

@@ -115,7 +115,7 @@ def run_summary(counts: Mapping[OrderStatus, int], *, exit_code: int, out_dir: P
     if retry is not None:
         lines.append(f"  retry:  {retry.path}: {retry.summary()}")
         if retry.left_out:
-            lines.append(f"          {len(retry.left_out)} unreadable input line(s) are not in it: "
+            lines.append(f"          {len(retry.left_out)} item(s) could not be put in it: "
                          f"`batch-runner retry-file {out_dir}` names them")
     lines += [f"  report: {report_md}", f"          {report_html}"]
     return lines
