@@ -8,14 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-#: What the simulator charges for standard shipping, in cents (Price.value is in minor units).
-SHIPPING_CENTS = 499
+from batch_runner.simulator.pricing import price, shipping_of
+
 _EPOCH = "2024-01-01T00:00:00Z"
-
-
-def price(cents: int, currency: str = "USD") -> dict[str, Any]:
-    """A Price: `value` in the currency's minor unit, as Rye's types define it."""
-    return {"value": cents, "currency": currency, "displayValue": f"${cents / 100:,.2f}"}
 
 
 def amazon_product(product_id: str) -> dict[str, Any]:
@@ -43,10 +38,12 @@ def shopify_variant(variant_id: str) -> dict[str, Any]:
     }
 
 
-def offer(amazon: bool) -> dict[str, Any]:
-    """An AmazonOffer or ShopifyOffer with one standard shipping method."""
-    method = {"id": "standard", "label": "Standard", "price": price(SHIPPING_CENTS),
-              "taxes": None, "total": price(SHIPPING_CENTS)}
+def offer(amazon: bool, store: str, currency: str) -> dict[str, Any]:
+    """An AmazonOffer or ShopifyOffer with one standard shipping method: the same shipping the
+    cart's cost counts for this store (pricing.SHIPPING), in the cart's currency."""
+    shipping = price(shipping_of(store), currency)
+    method = {"id": "standard", "label": "Standard", "price": shipping, "taxes": None,
+              "total": shipping}
     view: dict[str, Any] = {"errors": [], "notAvailableIds": [], "shippingMethods": [method],
                             "selectedShippingMethod": None, "subtotal": None, "margin": None}
     if amazon:

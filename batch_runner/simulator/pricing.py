@@ -54,8 +54,13 @@ class StoreCost:
 def store_cost(store: str, lines: Iterable[Line], province: str | None,
                behaviour: Callable[[str], Behaviour]) -> StoreCost:
     subtotal = sum(unit_price(pid, behaviour(pid)) * qty for _, pid, qty in lines)
-    return StoreCost(subtotal=subtotal, shipping=SHIPPING.get(store, 699),
+    return StoreCost(subtotal=subtotal, shipping=shipping_of(store),
                      tax=tax(subtotal, province))
+
+
+def shipping_of(store: str) -> int:
+    """Standard shipping of a store, in minor units: what its offer shows and its cost counts."""
+    return SHIPPING.get(store, 699)
 
 
 def currency_of(pids: Iterable[str], behaviour: Callable[[str], Behaviour]) -> str:

@@ -259,7 +259,8 @@ class World:
                 "isSubmitted": store.is_submitted, "requestId": store.request_id,
                 "orderId": store.order_id if store.is_submitted else None,
                 "isShippingRequired": True, "shipsToCountries": None,
-                "errors": [], "cartLines": lines, "offer": offer(amazon)}
+                "errors": [], "cartLines": lines,
+                "offer": offer(amazon, store.name, self.currency(store.lines))}
 
     def cart_view(self, cart: SimCart, *, first: bool = False) -> dict[str, Any]:
         """The cart as Rye shows it; `first`: createCart's answer, where a cost may be estimated."""

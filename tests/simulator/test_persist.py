@@ -69,3 +69,12 @@ def test_a_restored_cart_keeps_only_the_buyer_fields_its_answers_need() -> None:
     restore(later, data, mono_now=1000.0, wall_now=wall)
     assert later.carts[cart.id].buyer == {"provinceCode": "CA", "countryCode": "US"}
     assert later.cart_view(later.carts[cart.id])["cost"] == world.cart_view(world.carts[cart.id])["cost"]
+
+
+def test_each_store_s_offer_shows_the_shipping_its_cost_counts() -> None:
+    """A store's offer and the cart's cost agree on shipping (one table, pricing.SHIPPING)."""
+    world = World(CONFIG)
+    cart, _ = world.create_cart(ITEMS, {"countryCode": "US"}, time.monotonic())
+    for store in cart.stores.values():
+        shown = world.store_view(store)["offer"]["shippingMethods"][0]["total"]["value"]
+        assert shown == world.store_cost(cart, store).shipping
