@@ -48,6 +48,8 @@ MAX_SCHEMA_BYTES = 16 * 1024 * 1024
 INTROSPECTION = "introspection"
 #: Statuses a gateway answers when the API behind it is away: they count as failed attempts.
 GATEWAY_DOWN = frozenset({502, 503, 504})
+#: Operations sent again at the gate, while the API is away, when a gateway answers for it.
+RESENT_IN_OUTAGE = frozenset({"createCart", "getCart", "checkoutByCartID"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -396,6 +398,8 @@ class RyeClient:
             if self.limits.observe(ticket, status, headers, now_unix=time.time()) and status == 429:
                 rate_limited += 1
                 continue
+            if self._resend_in_outage(operation, status):
+                continue  # held at the gate with every other request until the API is back
             return self._interpret(operation, status, payload, unknown_on_5xx=unknown_on_5xx)
         return NotSent(reason=f"rate limited {MAX_RATE_LIMITED_RESENDS} times in a row")
 
@@ -405,6 +409,15 @@ class RyeClient:
         seen goes back to the cart flow (an unknown outcome, a failed poll), which knows what
         is safe; a poll is never retried in a tight loop here against an API that answers."""
         return self._gate is not None and not failure.sent
+
+    def _resend_in_outage(self, operation: str, status: int) -> bool:
+        """Whether the client sends again itself a gateway's 502/503/504 answer: only while the
+        whole API is away (the breaker open, not one stray 503), and only where a second request
+        is harmless: a read, or a createCart (a cart made twice costs nothing). A long outage is
+        then ended by the outage budget, not by each cart flow's attempts; a submitCart goes
+        back to its flow, which polls before anything else (SPEC step 3)."""
+        return (self._gate is not None and status in GATEWAY_DOWN
+                and operation in RESENT_IN_OUTAGE and not self._gate.answering())
 
     async def _send(
         self, operation: str, body: bytes, before_send: BeforeSend

@@ -25,7 +25,14 @@ from dataclasses import dataclass
 
 import anyio
 
-from batch_runner.core.breaker import Breaker, BreakerPolicy, BreakerSnapshot, BreakerState, Go
+from batch_runner.core.breaker import (
+    Breaker,
+    BreakerPolicy,
+    BreakerSnapshot,
+    BreakerState,
+    Go,
+    policy_for_budget,
+)
 from batch_runner.core.deadline import format_duration
 from batch_runner.core.stop import StopKind, StopReason
 
@@ -62,7 +69,7 @@ class OutageWatch:
         on_exhausted: Callable[[StopReason], None] = lambda reason: None,
         on_notice: Callable[[str | None], None] = lambda text: None,
     ) -> None:
-        self.breaker = Breaker(policy)
+        self.breaker = Breaker(policy or policy_for_budget(budget_s))
         self.budget_s = budget_s
         self.clock = clock
         self.on_exhausted = on_exhausted

@@ -38,6 +38,19 @@ class BreakerPolicy:
     max_wait_s: float = 30.0  #: waits double up to this
 
 
+#: Probes per outage budget at the least: a short budget is not spent on two long waits.
+PROBES_PER_BUDGET = 20
+
+
+def policy_for_budget(budget_s: float) -> BreakerPolicy:
+    """The default policy, its longest wait shortened so that at least PROBES_PER_BUDGET
+    probes fit in the outage budget (`--outage-budget 10m`: a probe every 30 s at most)."""
+    default = BreakerPolicy()
+    longest = min(default.max_wait_s, max(default.first_wait_s, budget_s / PROBES_PER_BUDGET))
+    return BreakerPolicy(failures_to_open=default.failures_to_open,
+                         first_wait_s=default.first_wait_s, max_wait_s=longest)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Go:
     """Send now. `probe`: this request decides whether the breaker closes."""

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from batch_runner.core.breaker import Breaker, BreakerPolicy, BreakerState, Go, Wait
+from batch_runner.core.breaker import (
+    Breaker,
+    BreakerPolicy,
+    BreakerState,
+    Go,
+    Wait,
+    policy_for_budget,
+)
 
 POLICY = BreakerPolicy(failures_to_open=3, first_wait_s=0.5, max_wait_s=4.0)
 
@@ -151,3 +158,12 @@ def test_a_probe_failing_after_another_answer_closed_the_breaker_leaves_it_close
     b.failed(0.1, "reset", probe=True)
     assert b.state is BreakerState.CLOSED
     assert b.down_since is None
+
+
+def test_the_longest_wait_fits_twenty_probes_in_the_outage_budget() -> None:
+    """The default 30-minute budget keeps 30 s waits; a short budget probes more often, and no
+    budget makes the longest wait shorter than the first."""
+    assert policy_for_budget(1800.0).max_wait_s == 30.0
+    assert policy_for_budget(120.0).max_wait_s == 6.0
+    assert policy_for_budget(2.0).max_wait_s == policy_for_budget(2.0).first_wait_s == 0.5
+    assert policy_for_budget(120.0).failures_to_open == BreakerPolicy().failures_to_open

@@ -21,9 +21,10 @@ import orjson
 import pytest
 from anyio.abc import SocketAttribute
 
+from batch_runner.cart_flow import MAX_CREATE_ATTEMPTS
 from batch_runner.core.model import ItemOutcome, OrderStatus
 from batch_runner.ledger import RUN_STATS_NAME, read_run_stats
-from batch_runner.simulator import Behaviour, SimConfig, Simulator, running_simulator
+from batch_runner.simulator import Behaviour, Fault, SimConfig, Simulator, running_simulator
 from tests.faults.test_fault_matrix import blind_resends
 from tests.pipeline.conftest import SIM_FAST, order, run, settings_for, write_jsonl
 
@@ -72,7 +73,8 @@ async def test_a_closed_port_stops_the_run_within_the_budget_and_the_rerun_place
     assert re.search(r"API unreachable since \d\d:\d\d:\d\d \(last error: [^)]*cannot connect", stderr)
     assert "run the same command again when the API is reachable" in stderr
     attempts = int(re.findall(r"(\d+) attempts\)", stderr)[-1])
-    assert 3 <= attempts <= 8  # waits doubling: a handful in 10 s, not one per order per second
+    # Waits doubling up to a twentieth of the budget: about 20 in 10 s, not one per order per second.
+    assert 3 <= attempts <= 25
     assert not out.exists()
     assert KEY not in stderr
 
@@ -160,6 +162,31 @@ async def test_the_api_coming_back_is_noticed_and_the_run_goes_on_by_itself(tmp_
     assert code == 0, seen.decode()[-2000:]
     assert b"API reachable again" in seen
     assert b"create_lost" not in (out / "journal.jsonl").read_bytes()
+
+
+async def test_a_gateway_answering_503_for_longer_than_the_attempts_is_waited_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A balancer answers 503 to more createCarts than a cart flow attempts: once the breaker
+    has opened, the client sends the createCart again at the gate, one probe at a time, so the
+    outage budget bounds the wait, not the flow's attempts: the order is placed, not FAILED
+    API_UNAVAILABLE, and the flow saw (and journaled as lost) only the 503s before the opening."""
+    outage = MAX_CREATE_ATTEMPTS + 1
+    config = SimConfig(profile="happy", seed=4, faults={"createCart": [Fault.UNAVAILABLE] * outage},
+                       **SIM_FAST)
+    async with running_simulator(config) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("G-1", ("AMAZON", "B0GATE0001"))])
+        with anyio.fail_after(60):
+            code, [record] = await run(settings_for(sim, tmp_path, path, outage_budget_s=10.0))
+        creates = [r.http_status for r in sim.request_log() if r.operation == "createCart"]
+        placed_once(sim, 1)
+    err = capsys.readouterr().err
+    assert code == 0, err[-2000:]
+    assert record.status is OrderStatus.PLACED
+    assert creates == [503] * outage + [200]
+    assert len([r for r in journal_records(tmp_path / "out") if r["t"] == "create_lost"]) <= 2
+    assert "API unreachable since" in err
+    assert "API reachable again" in err
 
 
 async def test_https_to_a_plain_http_port_is_named_a_tls_failure(tmp_path: Path) -> None:
