@@ -39,7 +39,9 @@ class OrderCost:
 @dataclass(slots=True)
 class MoneySummary:
     by_currency: dict[str, CurrencySums] = field(default_factory=dict)
-    top: list[OrderCost] = field(default_factory=list)  #: most expensive first
+    #: Most expensive first, per currency (amounts in two currencies are not comparable): the
+    #: currency with the most priced carts first, up to `top` orders of each.
+    top: list[OrderCost] = field(default_factory=list)
     unpriced_carts: int = 0  #: carts the ledger names without a price
 
 
@@ -79,7 +81,20 @@ def summarize_money(records: Iterable[LedgerRecord], *, top: int = TOP_ORDERS) -
             sums.placed += cart.total if cart.cart_id in placed_carts else 0
         if (cost := _order_cost(record)) is not None:
             costs.append(cost)
-    costs.sort(key=lambda c: (-c.total, c.order_id or ""))
-    summary.top = costs[:top]
+    summary.top = _most_expensive(costs, summary.by_currency, top)
     summary.by_currency = dict(sorted(summary.by_currency.items()))
     return summary
+
+
+def _most_expensive(costs: list[OrderCost], by_currency: dict[str, CurrencySums],
+                    top: int) -> list[OrderCost]:
+    rank = {cur: n for n, cur in enumerate(
+        sorted(by_currency, key=lambda cur: (-by_currency[cur].carts, cur)))}
+    costs.sort(key=lambda c: (rank.get(c.currency, len(rank)), -c.total, c.order_id or ""))
+    shown: dict[str, int] = {}
+    out = []
+    for cost in costs:
+        if shown.get(cost.currency, 0) < top:
+            shown[cost.currency] = shown.get(cost.currency, 0) + 1
+            out.append(cost)
+    return out

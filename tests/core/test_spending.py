@@ -44,3 +44,18 @@ def test_sums_per_currency_separate_priced_submitted_and_placed() -> None:
         ("C", 90_000, False), ("B", 1_200, True), ("A", 1_000, True)]
     assert order_totals(records[1]) == {"USD": 1_200}
     assert order_totals(records[2]) == {}
+
+
+def test_the_most_expensive_are_listed_per_currency_never_compared_across() -> None:
+    """12,000 JPY (minor unit: the yen) is not above 99.00 USD: each currency has its own list,
+    the one with the most priced carts first, at most `top` orders each."""
+    records = [
+        record("U1", ItemOutcome.PLACED, cart("u1", 9_900)),
+        record("U2", ItemOutcome.PLACED, cart("u2", 2_500)),
+        record("U3", ItemOutcome.PLACED, cart("u3", 7_000)),
+        record("J1", ItemOutcome.PLACED, cart("j1", 12_000, currency="JPY")),
+        record("J2", ItemOutcome.PLACED, cart("j2", 800, currency="JPY")),
+    ]
+    m = summarize_money(records, top=2)
+    assert [(c.order_id, c.currency) for c in m.top] == [
+        ("U1", "USD"), ("U3", "USD"), ("J1", "JPY"), ("J2", "JPY")]
