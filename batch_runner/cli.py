@@ -116,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="Ratelimit-Reset as seconds from now (delta) or a Unix time (unix)")
     sim.add_argument("--fault-rate", type=float, default=0.0,
                      help="share of requests given a transport fault (503, reset, 504, slow)")
+    sim.add_argument("--clock-offset", type=float, default=0.0, metavar="SECONDS",
+                     help="the server's clock ahead of this machine's (negative: behind); "
+                          "fixed windows and Unix Resets follow the server's clock")
 
     validate = sub.add_parser("validate", help="check INPUT and send nothing", **parser_options())
     validate.add_argument("input", type=Path)
@@ -221,6 +224,7 @@ def _dispatch(args: argparse.Namespace, secrets: list[str], argv: list[str]) -> 
                 schema_path=str(args.schema) if args.schema else None,
                 refuse_introspection=400 if args.no_introspection else None,
                 limiter=args.limiter, reset_style=args.reset_style, fault_rate=args.fault_rate,
+                clock_offset_s=args.clock_offset,
             )
         case "validate":
             return _validate(args.input, args.strict_rps or 1.0)

@@ -56,6 +56,7 @@ class Scenario:
     shared_strict: bool = True
     limiter: str = "token-bucket"
     fault_rate: float = 0.0
+    clock_offset_s: float = 0.0  #: the server's clock ahead of the runner's (fixed windows)
     strict_buckets: str = "auto"  #: the runner's --strict-buckets
     placement_delay_s: float = 1.0
     never_started_after_s: float = 2.0
@@ -94,7 +95,8 @@ class Figures:
 def simulator_args(s: Scenario) -> list[str]:
     args = ["--profile", s.profile, "--strict-rps", str(s.strict_rps),
             "--default-rps", str(s.default_rps), "--placement-delay", str(s.placement_delay_s),
-            "--limiter", s.limiter, "--fault-rate", str(s.fault_rate)]
+            "--limiter", s.limiter, "--fault-rate", str(s.fault_rate),
+            "--clock-offset", str(s.clock_offset_s)]
     return [*args, "--per-operation-strict"] if not s.shared_strict else args
 
 
@@ -241,6 +243,11 @@ def matrix(n: int) -> list[Scenario]:
                         name, n, 20, 200, profile=profile, shared_strict=sharing == "shared",
                         limiter=limiter, fault_rate=faults,
                         strict_buckets="per-operation" if sharing == "given" else "auto"))
+    for offset in (0.3, -0.45):  # the server's clock off ours: its windows start mid-second
+        for sharing in ("shared", "perop"):
+            out.append(Scenario(f"fw-{sharing}-happy-skew{offset:+g}", n, 20, 200,
+                                shared_strict=sharing == "shared", limiter="fixed-window",
+                                clock_offset_s=offset))
     return out
 
 

@@ -253,7 +253,7 @@ class Simulator:
             return _json({"errors": [{"message": "Body must be JSON with a query"}]}, 400)
         doc = self._document(str(query))
         bucket = self.tiers.bucket(doc.operation)
-        now = time.time()  # wall-clock: fixed windows are aligned to it
+        now = time.time() + self.config.clock_offset_s  # the server's clock: windows align to it
         unix = self.config.reset_style == "unix"
         cart_id = _cart_id(doc.operation, variables)
         if self._down:  # read first, so that the log names the operation and cart refused

@@ -90,6 +90,10 @@ class SimConfig:
     limiter: str = "token-bucket"
     #: Ratelimit-Reset as seconds from now ("delta") or as a Unix time ("unix").
     reset_style: str = "delta"
+    #: The server's clock ahead of this machine's by this many seconds (negative: behind), as
+    #: a real server's is by a little: its fixed windows start, and its Unix Resets are, on its
+    #: own clock, not on the runner's.
+    clock_offset_s: float = 0.0
     #: Transport faults (the chaos mix of 503, reset, 504 after processing, slow) on this share
     #: of requests, whatever the profile; 0: the profile decides (only "chaos" has them).
     fault_rate: float = 0.0

@@ -16,7 +16,7 @@ def run_standalone(
     *, port: int, profile: str, seed: int, strict_rps: float, default_rps: float,
     shared_strict: bool, placement_delay_s: float = 1.0, schema_path: str | None = None,
     refuse_introspection: int | None = None, limiter: str = "token-bucket",
-    reset_style: str = "delta", fault_rate: float = 0.0,
+    reset_style: str = "delta", fault_rate: float = 0.0, clock_offset_s: float = 0.0,
 ) -> int:
     problem = _bad_option(profile=profile, limiter=limiter, reset_style=reset_style,
                           fault_rate=fault_rate)
@@ -27,7 +27,8 @@ def run_standalone(
                        shared_strict=shared_strict, port=port, placement_delay_s=placement_delay_s,
                        start_delay_s=min(0.2, placement_delay_s / 2), schema_path=schema_path,
                        refuse_introspection=refuse_introspection, limiter=limiter,
-                       reset_style=reset_style, fault_rate=fault_rate)
+                       reset_style=reset_style, fault_rate=fault_rate,
+                       clock_offset_s=clock_offset_s)
     simulator_schema(config)  # a bad --schema file: ConfigError (exit 2) before listening
 
     async def serve() -> None:
