@@ -96,6 +96,24 @@ def _columns(path: Path, header: list[str], undecodable: bool, delimiter: str) -
 _Record = tuple[int, dict[str, str] | None, str | None, str | None]
 
 
+def _rows(
+    reader: Iterator[list[str]], lines: _LineCounter
+) -> Iterator[tuple[int, list[str] | csv.Error]]:
+    """Each record `reader` reads from `lines`, with the physical line it starts on, or the
+    csv.Error it raised instead (the reader goes on after one). `lines.line` is where the
+    record ends while the consumer holds it."""
+    while True:
+        start = lines.line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield start, exc
+            continue
+        yield start, row
+
+
 def _csv_records(path: Path) -> Iterator[_Record]:
     """One _Record per non-blank CSV record; the header is checked here."""
     try:
@@ -119,14 +137,9 @@ def _csv_records(path: Path) -> Iterator[_Record]:
             raise InputError(f"{path}:1: the header line is longer than {MAX_LINE_BYTES} bytes; "
                              "this is not an orders CSV")
         columns = _columns(path, header, 1 in lines.undecodable, delimiter)
-        while True:
-            start = lines.line + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield start, None, f"the row cannot be read as CSV ({exc})", None
+        for start, row in _rows(reader, lines):
+            if isinstance(row, csv.Error):
+                yield start, None, f"the row cannot be read as CSV ({row})", None
                 continue
             record = _record(start, row, columns, lines)
             if record is not None:
@@ -265,13 +278,8 @@ def iter_csv_cells(path: Path, delimiter: str) -> Iterator[tuple[int, list[str] 
         lines = _LineCounter(handle)
         reader = csv.reader(lines, delimiter=delimiter)
         width: int | None = None
-        while True:
-            start = lines.line + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error:
+        for start, row in _rows(reader, lines):
+            if isinstance(row, csv.Error):
                 yield start, None
                 continue
             span = range(start, lines.line + 1)
