@@ -116,10 +116,7 @@ def _rows(
 
 def _csv_records(path: Path) -> Iterator[_Record]:
     """One _Record per non-blank CSV record; the header is checked here."""
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    handle = _open(path)
     csv.field_size_limit(MAX_LINE_BYTES)  # the default, 128 KiB, would split a long quoted field
     with handle:
         lines = _LineCounter(handle)

@@ -10,7 +10,6 @@ from typing import Any
 import orjson
 
 from batch_runner.core.model import InvalidOrder, Order
-from batch_runner.errors import InputError
 from batch_runner.load_fields import (
     BILLING_REQUIRED,
     BUYER_REQUIRED,
@@ -92,11 +91,7 @@ def parse_record(record: Any) -> Order:
 
 def iter_jsonl(path: Path) -> Iterator[Order | InvalidOrder]:
     seen = SeenIds()
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    with handle:
+    with _open(path) as handle:
         line = 0
         while (raw := _read_line(handle)) is not None:
             line += 1
