@@ -22,11 +22,9 @@ import orjson
 from batch_runner.core.model import ItemOutcome, LedgerRecord
 from batch_runner.core.rollup import actions_of
 from batch_runner.errors import BatchRunnerError, InputError
-from batch_runner.load import (  # the loader's own reading of the file
-    _csv_records,
-    file_format,
-    iter_jsonl_lines,
-)
+from batch_runner.load import file_format
+from batch_runner.load_csv import _csv_records  # the loader's own reading of the file
+from batch_runner.load_jsonl import iter_jsonl_lines
 from batch_runner.unfinished import run_input
 
 BuyerKey = str | int  #: an order id, or the input line of an INVALID entry

@@ -12,14 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from batch_runner.client import (
-    CartCreated,
-    NotSent,
-    OutcomeUnknown,
-    Refused,
-    RyeClient,
-    SubmitAnswer,
-)
+from batch_runner.client import RyeClient
 from batch_runner.core.backoff import delay
 from batch_runner.core.budget import Verdict as SpendVerdict
 from batch_runner.core.budget import nothing_charged
@@ -29,6 +22,7 @@ from batch_runner.core.money import CartCost
 from batch_runner.core.snapshot import RyeOrderView
 from batch_runner.core.submission import ItemKey, StoreAnswer, StoreFate, judge_submission
 from batch_runner.journal import CartState, Journal, cost_record
+from batch_runner.rye_answers import CartCreated, NotSent, OutcomeUnknown, Refused, SubmitAnswer
 from batch_runner.spend import SpendGuard, wait_cart_priced
 
 #: Consecutive failed polls (API away) tolerated before each backoff grows to its cap.

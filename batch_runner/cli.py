@@ -30,7 +30,8 @@ from batch_runner.job_check import check_job
 from batch_runner.journal import Journal, locked
 from batch_runner.ledger_xlsx import LEDGER_XLSX_NAME
 from batch_runner.live_schema import check_before_run
-from batch_runner.load import describe_invalid, file_format, summarize
+from batch_runner.load import file_format, summarize
+from batch_runner.load_fields import describe_invalid
 from batch_runner.logs import RedactSecrets, setup_logging, url_secrets
 from batch_runner.notify import check_network, run_notified, run_secrets
 from batch_runner.progress import make_progress

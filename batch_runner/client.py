@@ -1,10 +1,9 @@
 """Rye's GraphQL API over aiohttp: one pooled session, typed answers, one exception boundary.
 
-Every answer is a value (see the result types below). The only exceptions that leave this
-module are AuthRefused (the key was refused: the run stops), CertificateRefused (the API's TLS
-certificate failed verification: the run stops), TlsFailed (no TLS handshake, e.g. https to a
-plain-HTTP port), GateClosed (the run is stopping: not sent) and bugs. `OutcomeUnknown` is its
-own type so that a submitCart whose fate is unknown can never be resent by accident.
+Every answer is a value (the types of rye_answers.py). The only exceptions that leave this
+module are AuthRefused (the key was refused: the run stops), CertificateRefused and TlsFailed
+(the TLS connection failed: see transport.py), GateClosed (the run is stopping: not sent) and
+bugs.
 
 With an OutageWatch (`gate`), every request first passes its gate, and each request's fate is
 reported to it: transport failures and a gateway's 502/503/504 count against the API's
@@ -17,26 +16,44 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import ipaddress
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Self, TypeAlias
 
 import aiohttp
 import orjson
-import yarl
 
 from batch_runner import queries
-from batch_runner.core.model import Address, LineItem, Marketplace
-from batch_runner.core.money import CartCost, is_currency
+from batch_runner.core.model import Address, LineItem
 from batch_runner.core.proxy import ProxySettingError, proxy_for
-from batch_runner.core.snapshot import CheckoutView, EventView, RyeOrderView
-from batch_runner.errors import AuthRefused, CertificateRefused, ConfigError, TlsFailed
+from batch_runner.core.snapshot import CheckoutView
+from batch_runner.errors import AuthRefused, ConfigError
 from batch_runner.limits import Ticket, TierLimits
 from batch_runner.outage import GateClosed, OutageWatch, Permit
+from batch_runner.rye_answers import (
+    CartCreated,
+    CostResult,
+    CreateResult,
+    Introspected,
+    NotSent,
+    OutcomeUnknown,
+    PollResult,
+    Refused,
+    SubmitAnswer,
+    SubmitResult,
+    _cost,
+    _data,
+    _errors,
+    _json_object,
+    _Reply,
+    _rye_order,
+    _store_lines,
+    _store_submission,
+)
+from batch_runner.rye_variables import _create_variables, _submit_variables
 from batch_runner.schema_check import INTROSPECTION_QUERY
+from batch_runner.transport import _map_transport_errors, _Transport, check_api_url
 
 #: Answers larger than this are refused: no legitimate answer for one cart comes near it.
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -51,162 +68,7 @@ GATEWAY_DOWN = frozenset({502, 503, 504})
 #: Operations sent again at the gate, while the API is away, when a gateway answers for it.
 RESENT_IN_OUTAGE = frozenset({"createCart", "getCart", "checkoutByCartID"})
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ApiError:
-    code: str
-    message: str = ""
-    product_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CartCreated:
-    cart_id: str
-    lines: tuple[LineItem, ...]  #: what the cart holds, across its stores
-    errors: tuple[ApiError, ...] = ()
-    cost: CartCost | None = None  #: Cart.cost; None when absent or unreadable
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoreSubmission:
-    store: str
-    is_submitted: bool
-    lines: tuple[LineItem, ...]
-    errors: tuple[ApiError, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SubmitAnswer:
-    """submitCart was processed and answered (possibly with errors)."""
-
-    stores: tuple[StoreSubmission, ...]
-    errors: tuple[ApiError, ...]
-    retryable: bool | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Refused:
-    """A top-level GraphQL error with no data (CART_NOT_FOUND_ERROR, a schema error, ...)."""
-
-    code: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NotSent:
-    """The request never reached the API (connection refused, 503 before processing, 429s)."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Introspected:
-    """The answer to the introspection query, whatever it holds: schema_check judges it."""
-
-    status: int
-    headers: Mapping[str, str]  #: the answer's headers (Ratelimit-* for the Default tier)
-    body: dict[str, Any] | None  #: the decoded JSON object, None when the body is not one
-    oversize: bool = False  #: the body passed MAX_SCHEMA_BYTES and was not read
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OutcomeUnknown:
-    """The request may have been processed: 5xx, timeout or connection lost after sending."""
-
-    reason: str
-
-
-CreateResult: TypeAlias = CartCreated | Refused | NotSent | OutcomeUnknown
-SubmitResult: TypeAlias = SubmitAnswer | Refused | NotSent | OutcomeUnknown
-PollResult: TypeAlias = CheckoutView | Refused | NotSent | OutcomeUnknown
-CostResult: TypeAlias = CartCost | Refused | NotSent | OutcomeUnknown | None
 BeforeSend: TypeAlias = Callable[[], None] | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Reply:
-    status: int
-    body: dict[str, Any] | None
-
-
-class _Transport(Exception):
-    """Internal: a request failed in transit. `sent` says whether the API may have seen it."""
-
-    def __init__(self, reason: str, *, sent: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.sent = sent
-
-
-def check_api_url(url: str) -> None:
-    """Any API URL other than loopback must be HTTPS (certificates are always verified).
-
-    The URL is judged as yarl parses it, the parser aiohttp connects with, so no spelling can
-    make this check and the connection disagree about the host (urllib reads the host of
-    "http://evil.example\\@127.0.0.1/" as 127.0.0.1; yarl refuses it).
-    """
-    try:
-        parts = yarl.URL(url)
-    except (ValueError, TypeError):
-        raise ConfigError(f"API URL {url!r} is not a valid URL") from None
-    if parts.scheme not in ("http", "https") or not parts.host:
-        raise ConfigError(f"API URL {url!r} is not an http(s) URL")
-    if parts.raw_user is not None or parts.raw_password is not None:
-        raise ConfigError(
-            "API URL must not carry a user name or password (the part before '@'): the key "
-            "comes only from RYE_API_KEY, and 'http://127.0.0.1@host' names host, not loopback."
-        )
-    if parts.scheme == "https":
-        return
-    host = parts.host
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if not loopback:
-        raise ConfigError(
-            f"API URL {url!r} uses plain http to a remote host; the API key and buyer data "
-            "would cross the network unencrypted. Use https:// (plain http is allowed only "
-            "for loopback, e.g. the built-in simulator)."
-        )
-
-
-@contextlib.contextmanager
-def _map_transport_errors() -> Iterator[None]:
-    """The one boundary where aiohttp and timeout errors become _Transport.
-
-    Only a failure to connect proves the API never saw the request. Once a connection exists,
-    the request may have been written and processed even if no answer (or no headers) came
-    back, so a read timeout or a lost connection is an unknown outcome, never "not sent".
-    """
-    try:
-        yield
-    except aiohttp.ClientConnectorCertificateError as exc:  # before ClientConnectorError
-        raise CertificateRefused(
-            f"cannot verify the TLS certificate of {exc.host}:{exc.port} "
-            f"({exc.certificate_error}); nothing was sent. Certificates are always verified: if "
-            "your network inspects TLS with its own CA, point SSL_CERT_FILE at a PEM bundle that "
-            "includes it, then rerun with the same --out to resume."
-        ) from None
-    except aiohttp.ClientConnectorSSLError as exc:  # before ClientConnectorError
-        if "WRONG_VERSION_NUMBER" not in str(exc.os_error):
-            # A handshake cut short (a balancer restarting): an outage the gate waits out.
-            raise _Transport(f"TLS handshake failed: {exc.os_error}", sent=False) from None
-        raise TlsFailed(
-            f"no TLS connection to {exc.host}:{exc.port} ({exc.os_error}); nothing was sent. "
-            "This is not an outage: the server there does not complete a TLS handshake. If the "
-            "message says WRONG_VERSION_NUMBER, --api-url says https:// for a port that speaks "
-            "plain HTTP (or a proxy intercepts TLS). Fix --api-url, then rerun with the same "
-            "--out to resume."
-        ) from None
-    except aiohttp.ConnectionTimeoutError as exc:
-        raise _Transport(f"connect timeout ({type(exc).__name__})", sent=False) from None
-    except aiohttp.ClientConnectorError as exc:
-        raise _Transport(f"cannot connect: {exc.os_error}", sent=False) from None
-    except (TimeoutError, aiohttp.ServerTimeoutError):
-        raise _Transport("read timeout", sent=True) from None
-    except aiohttp.ClientError as exc:
-        raise _Transport(f"connection lost ({type(exc).__name__})", sent=True) from None
 
 
 def _basic_auth(api_key: str) -> str:
@@ -507,14 +369,6 @@ def _refuse_auth(status: int, operation: str) -> None:
         )
 
 
-def _json_object(payload: bytes | None) -> dict[str, Any] | None:
-    try:
-        parsed = orjson.loads(payload) if payload is not None else None
-    except orjson.JSONDecodeError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
 async def _read_bounded(
     response: aiohttp.ClientResponse, max_bytes: int = MAX_BODY_BYTES
 ) -> bytes | None:
@@ -534,176 +388,3 @@ async def _read_bounded(
         chunks.append(chunk)
     return b"".join(chunks)
 
-
-# --- parsing helpers (raw JSON stays in this module) --------------------------------------------
-
-
-def _data(reply: _Reply, field: str) -> dict[str, Any] | Refused | None:
-    """`data.<field>`; a Refused for a GraphQL errors array without it; None for neither."""
-    body = reply.body or {}
-    data = body.get("data")
-    value = data.get(field) if isinstance(data, dict) else None
-    if isinstance(value, dict):
-        return value
-    errors = body.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        first = errors[0]
-        code = (first.get("extensions") or {}).get("code") or "GRAPHQL_ERROR"
-        return Refused(code=str(code), message=str(first.get("message", ""))[:500])
-    return None
-
-
-def _cost(raw: object) -> CartCost | None:
-    """Cart.cost as a CartCost; None when absent or not readable as one (never a guess).
-
-    A total whose currency differs from another amount's, a value that is not an integer, or a
-    currency that is not an ISO code makes the whole cost unreadable.
-    """
-    if not isinstance(raw, dict):
-        return None
-    amounts: dict[str, int | None] = {}
-    currencies = set()
-    for name in ("total", "subtotal", "shipping", "tax"):
-        price = raw.get(name)
-        if price is None:
-            amounts[name] = None
-            continue
-        if not isinstance(price, dict):
-            return None
-        value, currency = price.get("value"), price.get("currency")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            return None
-        if not isinstance(currency, str) or not is_currency(currency):
-            return None
-        amounts[name] = value
-        currencies.add(currency)
-    if len(currencies) != 1:
-        return None
-    estimated = raw.get("isEstimated")
-    return CartCost(currency=currencies.pop(), total=amounts["total"],
-                    subtotal=amounts["subtotal"], shipping=amounts["shipping"],
-                    tax=amounts["tax"], estimated=estimated is not False)
-
-
-def _errors(data: Mapping[str, Any]) -> tuple[ApiError, ...]:
-    """The `errors` of a result, a cart or a store. Only a store's errors carry product ids
-    (AmazonStoreErrorDetails.productIds, ShopifyStoreErrorDetails.variantIds, whose entries may
-    be null); a cart's details are an address suggestion, not selected."""
-    out = []
-    for error in data.get("errors") or ():
-        details = error.get("details") or {}
-        ids = tuple(details.get("productIds") or ()) + tuple(details.get("variantIds") or ())
-        out.append(
-            ApiError(code=str(error.get("code")), message=str(error.get("message", "")),
-                     product_ids=tuple(str(i) for i in ids if i is not None))
-        )
-    return tuple(out)
-
-
-def _store_lines(store: Mapping[str, Any]) -> tuple[LineItem, ...]:
-    lines = []
-    for line in store.get("cartLines") or ():
-        if "product" in line:
-            market, pid = Marketplace.AMAZON, line["product"]["id"]
-        else:
-            market, pid = Marketplace.SHOPIFY, line["variant"]["id"]
-        lines.append(LineItem(marketplace=market, product_id=str(pid), quantity=int(line["quantity"])))
-    return tuple(lines)
-
-
-def _store_submission(result: Mapping[str, Any]) -> StoreSubmission:
-    """One SubmitStoreResult: isSubmitted and errors on the result itself; the store's name and
-    lines inside `store`, the union Store."""
-    store = result.get("store") or {}
-    return StoreSubmission(
-        store=str(store.get("store", "")),
-        is_submitted=bool(result.get("isSubmitted")),
-        lines=_store_lines(store),
-        errors=_errors(result),
-    )
-
-
-def _rye_order(order: Mapping[str, Any]) -> RyeOrderView:
-    events = tuple(
-        EventView(
-            typename=str(e.get("__typename")),
-            reason=e.get("reason"),
-            reason_code=e.get("reasonCode"),
-            retryable=e.get("retryable") if isinstance(e.get("retryable"), bool) else None,
-        )
-        for e in order.get("events") or ()
-    )
-    items = []
-    for line in order.get("lineItems") or ():
-        if line.get("__typename") == "AmazonLineItem":
-            market, pid = Marketplace.AMAZON, line["productId"]
-        else:
-            market, pid = Marketplace.SHOPIFY, line["variantId"]
-        items.append(LineItem(marketplace=market, product_id=str(pid), quantity=int(line["quantity"])))
-    actions = order.get("requiredActions") or ()
-    urls = tuple(str(a["redirectURL"]) for a in actions if a.get("redirectURL"))
-    return RyeOrderView(
-        id=str(order["id"]), status=str(order.get("status")), events=events,
-        line_items=tuple(items), redirect_urls=urls,
-        action_types=tuple(str(a.get("__typename")) for a in actions),
-    )
-
-
-def _create_variables(items: tuple[LineItem, ...], buyer: Address) -> dict[str, object]:
-    return {"input": {"items": _cart_items(items), "buyerIdentity": _buyer(buyer)}}
-
-
-def _submit_variables(cart_id: str, billing: Address, token: str | None) -> dict[str, object]:
-    submit_input: dict[str, object] = {"id": cart_id, "billingAddress": _billing(billing)}
-    if token:
-        submit_input["token"] = token
-    return {"input": submit_input}
-
-
-def sample_variables() -> dict[str, dict[str, object]]:
-    """Variables shaped exactly as the client sends them (every optional field filled), per
-    operation: the live-schema check validates them against the server's input types."""
-    address = Address(first_name="Ada", last_name="Lovelace", email="ada@example.com",
-                      phone="2125550100", address1="1460 Broadway", address2="Floor 2",
-                      city="New York", province_code="NY", postal_code="10036", country_code="US")
-    items = (LineItem(marketplace=Marketplace.AMAZON, product_id="B00A2KD8NY", quantity=1),
-             LineItem(marketplace=Marketplace.SHOPIFY, product_id="44000000000101", quantity=2))
-    return {
-        "createCart": _create_variables(items, address),
-        "submitCart": _submit_variables("sample-cart-id", address, "sample-token"),
-        "checkoutByCartID": {"cartID": "sample-cart-id"},
-        "getCart": {"id": "sample-cart-id"},
-    }
-
-
-def _cart_items(items: tuple[LineItem, ...]) -> dict[str, list[dict[str, object]]]:
-    amazon = [
-        {"productId": i.product_id, "quantity": i.quantity}
-        for i in items if i.marketplace is Marketplace.AMAZON
-    ]
-    shopify = [
-        {"variantId": i.product_id, "quantity": i.quantity}
-        for i in items if i.marketplace is Marketplace.SHOPIFY
-    ]
-    return {"amazonCartItemsInput": amazon, "shopifyCartItemsInput": shopify}
-
-
-_ADDRESS_FIELDS = {
-    "first_name": "firstName", "last_name": "lastName", "phone": "phone",
-    "address1": "address1", "address2": "address2", "city": "city",
-    "province_code": "provinceCode", "postal_code": "postalCode", "country_code": "countryCode",
-}
-
-
-def _billing(address: Address) -> dict[str, str]:
-    return {
-        api: value for py, api in _ADDRESS_FIELDS.items()
-        if (value := getattr(address, py)) is not None
-    }
-
-
-def _buyer(address: Address) -> dict[str, str]:
-    out = _billing(address)
-    if address.email:
-        out["email"] = address.email
-    return out

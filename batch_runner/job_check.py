@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from batch_runner.client import check_api_url
 from batch_runner.config import Settings
 from batch_runner.errors import ConfigError, InputError, UsageError
+from batch_runner.transport import check_api_url
 
 
 def check_job(settings: Settings, *, submits: bool) -> tuple[Path, Path]:

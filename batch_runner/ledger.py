@@ -30,7 +30,7 @@ from batch_runner.core.model import (
 from batch_runner.core.money import plain
 from batch_runner.core.spending import order_totals
 from batch_runner.errors import JournalError
-from batch_runner.load import describe_invalid
+from batch_runner.load_fields import describe_invalid
 
 LEDGER_NAME = "ledger.jsonl"
 LEDGER_CSV_NAME = "ledger.csv"

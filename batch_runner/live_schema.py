@@ -16,18 +16,14 @@ from dataclasses import replace
 import anyio
 
 from batch_runner import queries
-from batch_runner.client import (
-    MAX_SCHEMA_BYTES,
-    Introspected,
-    NotSent,
-    RyeClient,
-    sample_variables,
-)
+from batch_runner.client import MAX_SCHEMA_BYTES, RyeClient
 from batch_runner.config import Settings
 from batch_runner.core.deadline import format_duration
 from batch_runner.errors import ApiUnreachable, SchemaMismatch
 from batch_runner.limits import TierLimits
 from batch_runner.outage import clock_text
+from batch_runner.rye_answers import Introspected, NotSent
+from batch_runner.rye_variables import sample_variables
 from batch_runner.schema_check import SchemaCheck, SchemaOutcome, judge_answer, unavailable
 
 #: Waits before asking again when the API gave no answer (down, 5xx): a blip at the start of the

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import anyio
 
-from batch_runner.client import Introspected, Refused, RyeClient, check_api_url
+from batch_runner.client import RyeClient
 from batch_runner.config import ENV_API_KEY, Settings, load_settings
 from batch_runner.core.deadline import strict_estimate_s
 from batch_runner.core.snapshot import CheckoutView
@@ -34,7 +34,9 @@ from batch_runner.live_schema import fetch_schema_check, make_client
 from batch_runner.load import summarize
 from batch_runner.logs import RedactSecrets
 from batch_runner.report import duration_text
+from batch_runner.rye_answers import Introspected, Refused
 from batch_runner.schema_check import SchemaCheck, SchemaOutcome
+from batch_runner.transport import check_api_url
 
 #: A cart id no API holds: polling it reads nothing and changes nothing.
 PROBE_CART_ID = "batch-runner-preflight-no-such-cart"

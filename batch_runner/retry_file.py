@@ -46,7 +46,10 @@ from batch_runner.ledger import (
     read_run_stats,
     safe_cell,
 )
-from batch_runner.load import SeenIds, file_format, iter_csv_cells, iter_jsonl_lines
+from batch_runner.load import file_format
+from batch_runner.load_csv import iter_csv_cells
+from batch_runner.load_fields import SeenIds
+from batch_runner.load_jsonl import iter_jsonl_lines
 
 RETRY_CSV_NAME = "retry.csv"
 RETRY_JSONL_NAME = "retry.jsonl"

@@ -42,7 +42,8 @@ from batch_runner.core.spending import summarize_money
 from batch_runner.core.stop import StopKind, StopReason
 from batch_runner.journal import CartState, Journal, OrderState, cut_torn_tail
 from batch_runner.limits import TierLimits
-from batch_runner.load import describe, iter_orders
+from batch_runner.load import iter_orders
+from batch_runner.load_fields import describe
 from batch_runner.night_guards import NightGuards
 from batch_runner.outage import GateClosed, OutageWatch
 from batch_runner.progress import Progress

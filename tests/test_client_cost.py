@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from batch_runner.client import _cost
 from batch_runner.core.money import CartCost
+from batch_runner.rye_answers import _cost
 
 
 def price(value: object, currency: object = "USD") -> dict[str, object]:

@@ -19,15 +19,14 @@ from hypothesis import strategies as st
 from batch_runner.config import Settings, load_settings
 from batch_runner.core.model import InvalidOrder, Order
 from batch_runner.errors import ConfigError, InputError
-from batch_runner.load import (
+from batch_runner.load import iter_orders
+from batch_runner.load_csv import KNOWN_COLUMNS, REQUIRED_COLUMNS
+from batch_runner.load_fields import (
     BILLING_REQUIRED,
     BUYER_FIELDS,
     BUYER_REQUIRED,
-    KNOWN_COLUMNS,
     MAX_FIELD,
     MAX_QUANTITY,
-    REQUIRED_COLUMNS,
-    iter_orders,
 )
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

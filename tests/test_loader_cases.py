@@ -8,7 +8,8 @@ import pytest
 
 from batch_runner.core.model import InvalidOrder, Order
 from batch_runner.errors import InputError
-from batch_runner.load import MAX_LINE_BYTES, iter_orders, summarize
+from batch_runner.load import iter_orders, summarize
+from batch_runner.load_lines import MAX_LINE_BYTES
 
 HEADER = "order_id,marketplace,product_id,quantity,first_name,last_name,email,address1,city,postal_code,country_code"
 

@@ -9,7 +9,7 @@ import pytest
 from graphql import build_schema, graphql_sync
 
 from batch_runner import queries
-from batch_runner.client import sample_variables
+from batch_runner.rye_variables import sample_variables
 from batch_runner.schema_check import (
     INTROSPECTION_QUERY,
     SchemaOutcome,

@@ -25,10 +25,10 @@ import anyio
 import pytest
 
 from batch_runner import cli
-from batch_runner.client import check_api_url
 from batch_runner.config import load_settings
 from batch_runner.errors import ConfigError
 from batch_runner.simulator import SimConfig, running_simulator
+from batch_runner.transport import check_api_url
 from tests.pipeline.conftest import SIM_FAST, order, write_jsonl
 
 KEY = "sk_live_TRANSPORT_5e1d"
