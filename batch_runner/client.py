@@ -1,8 +1,8 @@
 """Rye's GraphQL API over aiohttp: one pooled session, typed answers, one exception boundary.
 
 Every answer is a value (the types of rye_answers.py). The only exceptions that leave this
-module are AuthRefused (the key was refused: the run stops), CertificateRefused and TlsFailed
-(the TLS connection failed: see transport.py), GateClosed (the run is stopping: not sent) and
+module are AuthRefused (the key was refused: the run stops), CertificateRefused, TlsFailed and
+ProxyRefused (no TLS connection, or the proxy refused us: see transport.py), GateClosed (the run is stopping: not sent) and
 bugs.
 
 With an OutageWatch (`gate`), every request first passes its gate, and each request's fate is

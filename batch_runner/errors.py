@@ -10,6 +10,7 @@
         ├── AuthRefused              3  the API refused the key (401/403)
         ├── CertificateRefused       3  the API's TLS certificate failed verification
         ├── TlsFailed                3  no TLS handshake (https to a plain-HTTP port, ...)
+        ├── ProxyRefused             3  the proxy refused its login (407) or the API's host (403)
         ├── ApiUnreachable           3  no answer for the outage budget before anything was sent
         └── Interrupted              3  SIGINT / SIGTERM
 """
@@ -56,6 +57,10 @@ class CertificateRefused(RunAborted):
 
 
 class TlsFailed(RunAborted):
+    pass
+
+
+class ProxyRefused(RunAborted):
     pass
 
 

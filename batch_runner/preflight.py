@@ -29,7 +29,14 @@ from batch_runner.client import RyeClient
 from batch_runner.config import ENV_API_KEY, Settings, load_settings
 from batch_runner.core.deadline import strict_estimate_s
 from batch_runner.core.snapshot import CheckoutView
-from batch_runner.errors import AuthRefused, CertificateRefused, ConfigError, InputError, TlsFailed
+from batch_runner.errors import (
+    AuthRefused,
+    CertificateRefused,
+    ConfigError,
+    InputError,
+    ProxyRefused,
+    TlsFailed,
+)
 from batch_runner.live_schema import fetch_schema_check, make_client
 from batch_runner.load import summarize
 from batch_runner.logs import RedactSecrets
@@ -135,7 +142,7 @@ async def _network(settings: Settings) -> Findings:
         found.api = found.api or Line(Mark.OK, f"API reachable at {settings.api_url}")
         found.key = Line(Mark.FAIL, f"key refused: {_first_sentence(exc)}; check {ENV_API_KEY} "
                          "(keys are per environment: a staging key fails on production)", 2)
-    except (CertificateRefused, TlsFailed) as exc:
+    except (CertificateRefused, TlsFailed, ProxyRefused) as exc:
         found.api = Line(Mark.FAIL, f"API not reached at {settings.api_url}: {exc}", 3)
     return found
 

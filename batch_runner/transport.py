@@ -1,9 +1,11 @@
 """How a request to the API fails in transit, and which API URLs may be used at all.
 
 `_map_transport_errors` is the one boundary where aiohttp and timeout errors become values
-(`_Transport`, saying whether the API may have seen the request) or one of the two exceptions a
-failed connection raises: CertificateRefused (the API's TLS certificate failed verification: the
-run stops) and TlsFailed (no TLS handshake, e.g. https to a plain-HTTP port).
+(`_Transport`, saying whether the API may have seen the request) or one of the exceptions that
+stop the run because waiting cannot help: CertificateRefused (the API's TLS certificate failed
+verification), TlsFailed (no TLS handshake, e.g. https to a plain-HTTP port) and ProxyRefused
+(the proxy refused its login, 407, or the API's host, 403). A proxy's other refusals (502, 503)
+are outages: nothing reached the API, and the gate waits them out.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterator
 import aiohttp
 import yarl
 
-from batch_runner.errors import CertificateRefused, ConfigError, TlsFailed
+from batch_runner.errors import CertificateRefused, ConfigError, ProxyRefused, TlsFailed
 
 
 class _Transport(Exception):
@@ -88,6 +90,11 @@ def _map_transport_errors() -> Iterator[None]:
             "plain HTTP (or a proxy intercepts TLS). Fix --api-url, then rerun with the same "
             "--out to resume."
         ) from None
+    except aiohttp.ClientHttpProxyError as exc:  # the proxy answered CONNECT with no tunnel
+        if exc.status in (407, 403):
+            raise ProxyRefused(_proxy_refusal(exc.status, exc.message)) from None
+        raise _Transport(f"the proxy answered HTTP {exc.status} ({exc.message}) instead of "
+                         "opening a tunnel", sent=False) from None
     except aiohttp.ConnectionTimeoutError as exc:
         raise _Transport(f"connect timeout ({type(exc).__name__})", sent=False) from None
     except aiohttp.ClientConnectorError as exc:
@@ -96,3 +103,14 @@ def _map_transport_errors() -> Iterator[None]:
         raise _Transport("read timeout", sent=True) from None
     except aiohttp.ClientError as exc:
         raise _Transport(f"connection lost ({type(exc).__name__})", sent=True) from None
+
+
+def _proxy_refusal(status: int, message: str) -> str:
+    """Neither the proxy's URL nor its login: the message is printed, and the login is secret."""
+    if status == 407:
+        return (f"the proxy refused its login (HTTP 407 {message}); nothing was sent. Check the "
+                "user and password in HTTPS_PROXY (or https_proxy / ALL_PROXY; special "
+                "characters percent-encoded), then rerun with the same --out to resume.")
+    return (f"the proxy refused to open a tunnel to the API (HTTP 403 {message}); nothing was "
+            "sent. Ask for the API's host to be allowed through the proxy, or list it in "
+            "NO_PROXY if it can be reached directly, then rerun with the same --out to resume.")

@@ -171,6 +171,34 @@ async def test_a_proxy_refusing_the_login_is_logged_without_the_password(
         assert secret not in stdout + stderr
 
 
+async def test_the_api_proxy_refusing_the_login_stops_the_run_at_once(
+    tmp_path: Path, names: Names
+) -> None:
+    """The API's tunnel refused (407): not an outage to wait out for --outage-budget, but exit 3
+    within seconds, saying the proxy refused its login, nothing sent to the API, and neither the
+    password nor --out left behind for a rerun to trip over."""
+    path = write_jsonl(tmp_path / "in.jsonl", [order("Y-1", ("AMAZON", "B0PROXY97"))])
+    wrong = "Wr0ng-Proxy-Pass-5521"
+    async with proxy(tmp_path) as px, \
+            running_simulator(SimConfig(**SIM_FAST), ssl_context=names.contexts["rye.test"]) as sim:
+        api = f"https://rye.test:{sim.url.split(':')[2].split('/')[0]}/v1/query"
+        with anyio.fail_after(60):
+            code, stdout, stderr = await cli(
+                "run", path, "--out", tmp_path / "out", "--api-url", api, *FAST_RUN,
+                env={"HTTPS_PROXY": px.url(wrong), "SSL_CERT_FILE": str(names.ca)})
+        records = px.records()
+        requests = sim.request_log()
+    assert code == 3, stderr
+    assert "the proxy refused its login (HTTP 407" in stderr
+    assert "HTTPS_PROXY" in stderr
+    assert not requests
+    assert [r["status"] for r in _connects(records, "rye.test")] == [407]
+    assert not (tmp_path / "out").exists()
+    basic = base64.b64encode(f"{PROXY_USER}:{wrong}".encode()).decode()
+    for secret in (wrong, basic, KEY):
+        assert secret not in stdout + stderr
+
+
 async def test_an_unusable_proxy_setting_is_exit_2_naming_the_variable(tmp_path: Path) -> None:
     """A socks5:// proxy (aiohttp tunnels only through http:// proxies) stops the run before
     anything is sent, naming the variable and not its credentials."""
