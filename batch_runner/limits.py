@@ -39,6 +39,7 @@ from batch_runner.core.rate_budget import (
     window_s,
 )
 from batch_runner.core.strict_sharing import proves_separate_views
+from batch_runner.core.window_phase import WindowPhase
 
 #: No request goes this close to a fixed window's end (it could be counted in the next one).
 WINDOW_GUARD_S = 0.003
@@ -111,6 +112,8 @@ class TierLimits:
         self._buckets = StrictBuckets(strict_buckets)
         self._split = self._buckets is StrictBuckets.PER_OPERATION
         self._learned = {Tier.STRICT: _Learned(), Tier.DEFAULT: _Learned()}
+        #: Where the server's fixed windows start on our clock (one clock for every bucket).
+        self._phase = {tier: WindowPhase(window_s(rps)) for tier, rps in self._rps.items()}
         self._serial = itertools.count(1)
         self._log: dict[Tier, dict[int, Sent]] = {Tier.STRICT: {}, Tier.DEFAULT: {}}
         self._sent_count = {Tier.STRICT: 0, Tier.DEFAULT: 0}
@@ -244,11 +247,12 @@ class TierLimits:
             return own  # never faster than the configured rate, whatever room the server shows
         hypotheses = self._hypotheses(key, now)
         shape, rps = self._learned[tier].shape, self._rps[tier]
+        windows = self._phase[tier].windows()
         if room_is_plain(hypotheses=hypotheses, seq_now=self._sent_count[tier], now=now,
-                         rps=rps, shape=shape, guard_s=WINDOW_GUARD_S):
+                         rps=rps, shape=shape, guard_s=WINDOW_GUARD_S, windows=windows):
             return 0.0
         return wait_before_send(hypotheses=hypotheses, log=list(log.values()), now=now,
-                                rps=rps, shape=shape, guard_s=WINDOW_GUARD_S)
+                                rps=rps, shape=shape, guard_s=WINDOW_GUARD_S, windows=windows)
 
     def _hypotheses(self, key: str, now: float) -> list[Hypothesis]:
         """Its own bucket (own views, own requests), and while one Strict bucket for both
@@ -301,6 +305,7 @@ class TierLimits:
         self._contact.add(key)
         tier = tier_of(key)
         self._learned[tier].shape = Shape.UNKNOWN
+        self._phase[tier].doubt()
         if tier is Tier.STRICT and self._buckets is StrictBuckets.AUTO and self._split:
             self._split = False
             for op in STRICT_OPERATIONS:
@@ -310,15 +315,34 @@ class TierLimits:
         views = self._views.setdefault(view.operation, deque(maxlen=VIEWS_KEPT))
         learned = self._learned[tier]
         if views:
-            new = limiter_shape.evidence(views[-1], view, rps=_server_rps(self._rps[tier], view))
+            phase = self._phase[tier]
+            new = limiter_shape.evidence(views[-1], view, rps=_server_rps(self._rps[tier], view),
+                                         windows=phase.windows(),
+                                         before=views[-2] if len(views) > 1 else None)
             learned.shape, learned.contradicted = limiter_shape.combine(
                 learned.shape, new, contradicted=learned.contradicted)
+            if new is Shape.FIXED_WINDOW:  # more room back than a bucket gives: a new window
+                phase.rolled_over(views[-1].sent, view.received)
+            if learned.shape is Shape.FIXED_WINDOW:
+                self._learn_phase(tier, views[-1], view)
         if not views or view.sent >= views[-1].sent:
             views.append(view)
         if not view.limited:
             self._contact.discard(view.operation)
         if tier is Tier.STRICT and self._buckets is StrictBuckets.AUTO and not self._split:
             self._check_sharing(view)
+
+    def _learn_phase(self, tier: Tier, before: View, view: View) -> None:
+        """Where the windows start, from two answers of one bucket (core/window_phase.py)."""
+        if view.limited or view.sent < before.received:
+            return
+        phase = self._phase[tier]
+        if view.remaining > (0 if before.limited else before.remaining):
+            phase.rolled_over(before.sent, view.received)  # room back: a new window
+        elif view.limit is not None:
+            others = _others_at_most(before, view, self._sent_count[tier])
+            if view.limit - view.remaining > others + 1:  # more counted than since a new start
+                phase.stayed(before.received, view.sent)
 
     def _check_sharing(self, view: View) -> None:
         other = next(iter(STRICT_OPERATIONS - {view.operation}))
@@ -328,7 +352,8 @@ class TierLimits:
             if abs(seen.received - view.received) > 1.0:
                 break
             others = _others_at_most(view, seen, self._sent_count[Tier.STRICT])
-            if proves_separate_views(view, seen, others=others, rps=rps, shape=shape):
+            if proves_separate_views(view, seen, others=others, rps=rps, shape=shape,
+                                     windows=self._phase[Tier.STRICT].windows()):
                 self._split = True
                 return
 

@@ -8,36 +8,47 @@ answers that only one shape can give:
   `a` and a later answer `b` (sent after `a` came back), a token bucket shows at most
   `a.remaining + rate x (b received - a sent)`; more means the count started again.
 - Only a bucket gives room back inside one window: in one window a counter only goes down, so `b`
-  showing as much room as `a` (or room at all after a 429) within one aligned window means the
-  bucket refilled.
+  showing as much room as `a` (or room at all after a 429) within one window means the bucket
+  refilled. Where windows start is known only once learned (core/window_phase.py); before
+  that, room given back twice within one window's length (`before`, `a`, `b`) proves it: a
+  window starts once per length, wherever its start.
 
-Both assume what `--strict-rps` and the window alignment say (windows aligned to wall-clock
-seconds within `ALIGN_MARGIN_S`). Evidence for both shapes from one server means neither model
-holds: the caller then keeps to the intersection of both (`Shape.UNKNOWN`).
+Both assume what `--strict-rps` says, and where windows may start (`Windows`: our whole seconds
+within ALIGN_MARGIN_S until the server's clock is learned). Evidence for both shapes from one
+server means neither model holds: the caller then keeps to the intersection of both
+(`Shape.UNKNOWN`).
 """
 
 from __future__ import annotations
 
-from batch_runner.core.rate_budget import Shape, View, window_of, window_s
-
-#: Answers this close to a window's edge are not taken as inside it (clock skew, rounding).
-ALIGN_MARGIN_S = 0.01
+from batch_runner.core.rate_budget import Shape, View, Windows
 
 
-def evidence(a: View, b: View, *, rps: float) -> Shape | None:
-    """The shape that `a` then `b` (same operation, `b` sent after `a` came back) prove, if any."""
-    if a.operation != b.operation or b.sent < a.received or b.limited:
+def evidence(a: View, b: View, *, rps: float, windows: Windows | None = None,
+             before: View | None = None) -> Shape | None:
+    """The shape that `a` then `b` (same operation, `b` sent after `a` came back) prove, if any;
+    `before`: the answer before `a`, if any."""
+    if not _in_order(a, b) or b.limited:
         return None
     if b.remaining >= a.remaining + rps * (b.received - a.sent) + 1e-9:
         return Shape.FIXED_WINDOW
-    if _same_window(a, b, rps) and (a.limited or b.remaining >= a.remaining):
+    windows = windows or Windows.aligned(rps)
+    if windows.surely_one(a.sent, b.received) and (a.limited or b.remaining >= a.remaining):
+        return Shape.TOKEN_BUCKET
+    if (before is not None and _in_order(before, a) and not a.limited
+            and _regained(before, a) and _regained(a, b)
+            and b.received - before.sent < windows.length):
         return Shape.TOKEN_BUCKET
     return None
 
 
-def _same_window(a: View, b: View, rps: float) -> bool:
-    length = window_s(rps)
-    return window_of(a.sent - ALIGN_MARGIN_S, length) == window_of(b.received + ALIGN_MARGIN_S, length)
+def _in_order(a: View, b: View) -> bool:
+    """Same operation (so the same bucket), `b` sent after `a` came back."""
+    return a.operation == b.operation and b.sent >= a.received
+
+
+def _regained(a: View, b: View) -> bool:
+    return b.remaining > (0 if a.limited else a.remaining)
 
 
 def combine(known: Shape, new: Shape | None, *, contradicted: bool) -> tuple[Shape, bool]:

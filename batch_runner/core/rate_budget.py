@@ -13,8 +13,10 @@ a request goes only when each of them has room for it, so the runner never needs
   the view may have been counted in this window) plus every request that may be counted in it
   after the view; otherwise every request of ours that may be counted in it.
 
-Time is wall-clock seconds, passed in by the caller. Windows are aligned to multiples of
-`window_s(rps)`: 1 s, or 1/rps below one request a second.
+Time is wall-clock seconds, passed in by the caller. Windows last `window_s(rps)` (1 s, or 1/rps
+below one request a second) and start where `Windows` says: on our clock's whole seconds to
+within ALIGN_MARGIN_S until the server's own clock has been learned (core/window_phase.py).
+Wherever a window may start inside an interval, a request there is counted in both windows.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from enum import StrEnum
 #: before it (see _window_wait), in buckets of at least this capacity.
 PROBE_GAP_TOKENS = 3.0
 PROBE_MIN_CAPACITY = 4
-#: Under the window hypothesis nothing goes in a window's first moments: a server whose clock is
-#: this much behind ours would count it in the window before (limiter_shape.ALIGN_MARGIN_S).
-START_GUARD_S = 0.01
+#: With fixed windows whose start is known only within a span wider than this, the window's
+#: last request probes where the next one starts (see _window_wait).
+PHASE_PROBE_SPREAD_S = 0.025
+#: Until learned otherwise, a server's windows start this close to our clock's whole seconds.
+ALIGN_MARGIN_S = 0.01
 
 
 class Shape(StrEnum):
@@ -70,8 +74,33 @@ def window_s(rps: float) -> float:
     return 1.0 if rps >= 1 else 1.0 / rps
 
 
-def window_of(t: float, length_s: float) -> int:
-    return math.floor(t / length_s)
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """Where a server's fixed windows may start on our clock: at `offset + k x length` for one
+    offset somewhere in [lo, hi] (the server's clock against ours), the same for every k."""
+
+    length: float
+    lo: float = -ALIGN_MARGIN_S
+    hi: float = ALIGN_MARGIN_S
+    #: False: the span is only assumed; each window's first request then goes alone, and its
+    #: answer shows the server's count before the rest of the window's requests follow.
+    known: bool = True
+
+    @classmethod
+    def aligned(cls, rps: float) -> Windows:
+        return cls(window_s(rps))
+
+    @property
+    def spread(self) -> float:
+        return self.hi - self.lo
+
+    def start(self, t: float) -> float:
+        """The latest time at which the window holding `t` may have started (at most `t`)."""
+        return math.floor((t - self.hi) / self.length) * self.length + self.hi
+
+    def surely_one(self, first: float, last: float) -> bool:
+        """No window can start in (first, last]: both instants are in the same window."""
+        return last < self.start(first) + self.length - self.spread
 
 
 def capacity_of(view: View | None, rps: float) -> int:
@@ -109,16 +138,16 @@ def token_room(view: View, log: Sequence[Sent], *, counts: Collection[str], now:
 
 
 def window_count(view: View | None, log: Sequence[Sent], *, counts: Collection[str], now: float,
-                 rps: float) -> int:
+                 rps: float, windows: Windows) -> int:
     """Most requests the current window can have counted, if the bucket is a fixed window."""
-    length = window_s(rps)
-    start = window_of(now, length) * length
-    end = start + length
+    start = windows.start(now)
+    end = start + windows.length
+    earliest = max(start - windows.spread, now - windows.length)  # it may have started this early
 
     def in_window(e: Sent) -> bool:
-        return e.sent < end and (e.received is None or e.received >= start)
+        return e.sent < end and (e.received is None or e.received >= earliest)
 
-    if view is not None and view.received >= start and view.sent < end:
+    if view is not None and view.received >= earliest and view.sent < end:
         capacity = capacity_of(view, rps)
         base = capacity - _remaining(view, capacity)
         return base + sum(1 for e in log if e.operation in counts and may_follow(e, view)
@@ -136,14 +165,16 @@ class Hypothesis:
 
 
 def wait_before_send(*, hypotheses: Sequence[Hypothesis], log: Sequence[Sent], now: float,
-                     rps: float, shape: Shape, guard_s: float) -> float | None:
+                     rps: float, shape: Shape, guard_s: float,
+                     windows: Windows | None = None) -> float | None:
     """Seconds until one more request fits under every hypothesis and every shape still
     possible: 0.0 now, None when only an answer to a request in flight can make room.
 
     A hypothesis without views sets no bound (the gentle start sends one request to learn it).
-    `guard_s`: no request goes this close to a window's end, so that it is counted in the window
-    it was sent in.
+    `guard_s`: no request goes this close to a window's latest possible end. `windows`: where
+    the server's windows start (default: on our whole seconds).
     """
+    windows = windows or Windows.aligned(rps)
     waits: list[float | None] = [0.0]
     for hypothesis in hypotheses:
         if not hypothesis.views:
@@ -152,20 +183,21 @@ def wait_before_send(*, hypotheses: Sequence[Hypothesis], log: Sequence[Sent], n
             waits.append(_token_wait(hypothesis, log, now=now, rps=rps))
         if shape is not Shape.TOKEN_BUCKET:
             waits.append(_window_wait(hypothesis, log, now=now, rps=rps, guard_s=guard_s,
-                                      shape_probe=shape is Shape.UNKNOWN))
+                                      shape=shape, windows=windows))
     if any(w is None for w in waits):
         return None
     return max(w for w in waits if w is not None)
 
 
 def room_is_plain(*, hypotheses: Sequence[Hypothesis], seq_now: int, now: float, rps: float,
-                  shape: Shape, guard_s: float) -> bool:
+                  shape: Shape, guard_s: float, windows: Windows | None = None) -> bool:
     """A cheap check, true only when `wait_before_send` would say 0.0: each hypothesis' latest
     view, less every request of the tier sent after it or in flight when it was sent, still has
     room under every shape, away from window edges and the shape probe. Keeps the decision
     O(1) when the bucket is far from empty (high rates), the full count runs otherwise."""
-    length = window_s(rps)
-    start = window_of(now, length) * length
+    windows = windows or Windows.aligned(rps)
+    start = windows.start(now)
+    end = start + windows.length
     for hypothesis in hypotheses:
         if not hypothesis.views:
             continue
@@ -177,9 +209,7 @@ def room_is_plain(*, hypotheses: Sequence[Hypothesis], seq_now: int, now: float,
             if level - after < 1.0:
                 return False
         if shape is not Shape.TOKEN_BUCKET:
-            if view.received < start or view.sent >= start + length:
-                return False
-            if not start + START_GUARD_S <= now < start + length - guard_s:
+            if view.received < start or view.sent >= end or now >= end - guard_s:
                 return False
             if capacity - _remaining(view, capacity) + after >= capacity - 1:
                 return False
@@ -199,20 +229,28 @@ def _token_wait(hypothesis: Hypothesis, log: Sequence[Sent], *, now: float,
 
 
 def _window_wait(hypothesis: Hypothesis, log: Sequence[Sent], *, now: float, rps: float,
-                 guard_s: float, shape_probe: bool) -> float:
-    length = window_s(rps)
-    start = window_of(now, length) * length
-    end = start + length
+                 guard_s: float, shape: Shape, windows: Windows) -> float | None:
+    start = windows.start(now)
+    end = start + windows.length
     if end - now <= guard_s:
         return end - now
-    if now - start < START_GUARD_S:  # a server clock a little behind ours: still its last window
-        return start + START_GUARD_S - now
     counts = hypothesis.counts
-    count = min(window_count(v, log, counts=counts, now=now, rps=rps) for v in hypothesis.views)
+    if not windows.known and _first_of_a_new_window(hypothesis, log, start=start):
+        return None  # this window's first request is out: its answer shows the server's count
+    count = min(window_count(v, log, counts=counts, now=now, rps=rps, windows=windows)
+                for v in hypothesis.views)
     capacity = capacity_of(hypothesis.views[-1], rps)
     if count >= capacity:
         return end - now
-    if shape_probe and count == capacity - 1 and capacity >= PROBE_MIN_CAPACITY:
+    if (shape is Shape.FIXED_WINDOW and count == capacity - 1
+            and windows.spread > PHASE_PROBE_SPREAD_S):
+        # The window's last request goes in the middle of the span where the next window may
+        # start: whichever window counts it, it fits, and its answer halves that span
+        # (core/window_phase.py), so the windows' real start is found within a few seconds.
+        middle = end - windows.spread / 2
+        if now < middle - guard_s:
+            return middle - now
+    if shape is Shape.UNKNOWN and count == capacity - 1 and capacity >= PROBE_MIN_CAPACITY:
         # The window's last request waits a little after the one before it: a token bucket
         # then shows room regained within the window, and the next window's first answer
         # shows more room back than a bucket could refill so soon (limiter_shape).
@@ -221,6 +259,15 @@ def _window_wait(hypothesis: Hypothesis, log: Sequence[Sent], *, now: float, rps
         if now < ready and end - ready > guard_s:
             return ready - now
     return 0.0
+
+
+def _first_of_a_new_window(hypothesis: Hypothesis, log: Sequence[Sent], *, start: float) -> bool:
+    """Answers came in an earlier (assumed) window, none yet in this one, and a request sent in
+    this one is out. (A run's first window needs no such care: the gentle start is one.)"""
+    views = hypothesis.views
+    return (any(v.received < start for v in views) and not any(v.received >= start for v in views)
+            and any(e.operation in hypothesis.counts and e.received is None and e.sent >= start
+                    for e in log))
 
 
 @dataclass(slots=True)

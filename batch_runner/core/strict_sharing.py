@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from batch_runner.core.limiter_shape import ALIGN_MARGIN_S
-from batch_runner.core.rate_budget import Shape, View, window_of, window_s
+from batch_runner.core.rate_budget import Shape, View, Windows
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +72,8 @@ def _too_far_apart(first: ProbeAnswer, second: ProbeAnswer, refill: float, other
     return abs(first.remaining - second.remaining) > 2 + others + refill
 
 
-def proves_separate_views(a: View, b: View, *, others: int, rps: float, shape: Shape) -> bool:
+def proves_separate_views(a: View, b: View, *, others: int, rps: float, shape: Shape,
+                          windows: Windows | None = None) -> bool:
     """Two answers of different operations, whatever their timing: True when neither one token
     bucket nor one fixed window (those the shape leaves possible) could have given both.
 
@@ -82,10 +82,8 @@ def proves_separate_views(a: View, b: View, *, others: int, rps: float, shape: S
     if a.operation == b.operation:
         return False
     start, end = min(a.sent, b.sent), max(a.received, b.received)
-    length = window_s(rps)
-    if shape is not Shape.TOKEN_BUCKET and (
-        window_of(start - ALIGN_MARGIN_S, length) != window_of(end + ALIGN_MARGIN_S, length)
-    ):
+    windows = windows or Windows.aligned(rps)
+    if shape is not Shape.TOKEN_BUCKET and not windows.surely_one(start, end):
         return False  # a window may have started between them: any two values are possible
     refill = 0.0 if shape is Shape.FIXED_WINDOW else rps * (end - start)
     return proves_separate(_answer(a), _answer(b), refill=refill, others=others)

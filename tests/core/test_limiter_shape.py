@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from batch_runner.core.limiter_shape import combine, evidence
-from batch_runner.core.rate_budget import Shape, View
+from batch_runner.core.rate_budget import Shape, View, Windows
 
 
 def v(remaining: int, sent: float, received: float, *, limited: bool = False,
@@ -73,3 +73,19 @@ def test_disagreeing_evidence_leaves_the_shape_unknown_for_good() -> None:
     shape, contradicted = combine(shape, Shape.FIXED_WINDOW, contradicted=contradicted)
     assert (shape, contradicted) == (Shape.UNKNOWN, True)
     assert combine(shape, Shape.TOKEN_BUCKET, contradicted=contradicted) == (Shape.UNKNOWN, True)
+
+
+def test_room_given_back_twice_within_a_window_length_is_a_bucket_wherever_windows_start() -> None:
+    """A window starts once per second, wherever: room back twice in 0.3 s is a refill."""
+    anywhere = Windows(1.0, 0.0, 1.0)
+    first = View(serial=1, operation="createCart", sent=100.0, received=100.01, limited=False,
+                 remaining=0, limit=20)
+    a = View(serial=2, operation="createCart", sent=100.1, received=100.11, limited=False,
+             remaining=1, limit=20)
+    b = View(serial=3, operation="createCart", sent=100.25, received=100.26, limited=False,
+             remaining=2, limit=20)
+    assert evidence(a, b, rps=20.0, windows=anywhere) is None
+    assert evidence(a, b, rps=20.0, windows=anywhere, before=first) is Shape.TOKEN_BUCKET
+    late = View(serial=3, operation="createCart", sent=101.1, received=101.11, limited=False,
+                remaining=2, limit=20)
+    assert evidence(a, late, rps=20.0, windows=anywhere, before=first) is None

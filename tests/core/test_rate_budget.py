@@ -10,12 +10,14 @@ from batch_runner.core.rate_budget import (
     Sent,
     Shape,
     View,
+    Windows,
     token_room,
     wait_before_send,
     window_count,
 )
 
 OPS = frozenset({"createCart", "submitCart"})
+ALIGNED = Windows.aligned(20.0)  #: our whole seconds, within 10 ms either way
 
 
 def view(serial: int, remaining: int, *, sent: float, received: float, op: str = "createCart",
@@ -55,17 +57,17 @@ def test_a_window_counts_the_view_and_whatever_may_follow_it_in_the_same_second(
     v = view(1, 15, sent=100.2, received=100.21)  # 5 counted in this window, itself included
     log = [Sent(1, "createCart", 100.2, 100.21), Sent(2, "createCart", 100.3),
            Sent(3, "submitCart", 100.35, 100.36)]
-    assert window_count(v, log, counts=OPS, now=100.4, rps=20.0) == 7
+    assert window_count(v, log, counts=OPS, now=100.4, rps=20.0, windows=ALIGNED) == 7
     # A view from the window before says nothing about this one: only our requests count.
     old = view(0, 0, sent=99.5, received=99.51)
-    assert window_count(old, log, counts=OPS, now=100.4, rps=20.0) == 3
+    assert window_count(old, log, counts=OPS, now=100.4, rps=20.0, windows=ALIGNED) == 3
 
 
 def test_a_request_in_flight_across_a_window_edge_counts_in_both() -> None:
     log = [Sent(1, "createCart", 99.999)]
     old = view(9, 3, sent=98.0, received=98.01)
-    assert window_count(old, log, counts=OPS, now=99.9995, rps=20.0) == 1
-    assert window_count(old, log, counts=OPS, now=100.5, rps=20.0) == 1
+    assert window_count(old, log, counts=OPS, now=99.9995, rps=20.0, windows=ALIGNED) == 1
+    assert window_count(old, log, counts=OPS, now=100.5, rps=20.0, windows=ALIGNED) == 1
 
 
 def hyp(*views: View, counts: frozenset[str] = OPS) -> Hypothesis:
@@ -77,9 +79,10 @@ def hyp(*views: View, counts: frozenset[str] = OPS) -> Hypothesis:
     [
         # Token room 0 + 20 x 0.04 = 0.8: wait 0.01 s for a whole token.
         (Shape.TOKEN_BUCKET, 100.05, pytest.approx(0.01)),
-        # The window has counted 20 (remaining 0): nothing until the next second.
-        (Shape.FIXED_WINDOW, 100.05, pytest.approx(0.95)),
-        (Shape.UNKNOWN, 100.05, pytest.approx(0.95)),
+        # The window has counted 20 (remaining 0): nothing until the next window has surely
+        # begun (101.01: the server's clock may be up to 10 ms behind ours).
+        (Shape.FIXED_WINDOW, 100.05, pytest.approx(0.96)),
+        (Shape.UNKNOWN, 100.05, pytest.approx(0.96)),
         # In the next second a window is empty, but the token bucket is still refilling.
         (Shape.FIXED_WINDOW, 101.02, 0.0),
         (Shape.TOKEN_BUCKET, 101.02, 0.0),
@@ -92,13 +95,53 @@ def test_wait_fits_every_shape_still_possible(shape: Shape, now: float, expected
                             guard_s=0.003) == expected
 
 
-def test_nothing_goes_in_a_windows_last_or_first_moments_unless_it_is_a_token_bucket() -> None:
-    v = view(1, 10, sent=100.0, received=100.01)
+def test_a_full_window_waits_until_the_next_has_surely_begun_unless_it_is_a_token_bucket() -> None:
+    """Full at 100.0: the server's next window may begin at 100.99 or as late as 101.01."""
+    v = view(1, 0, sent=100.0, received=100.01)
     log = [Sent(1, "createCart", 100.0, 100.01)]
     kwargs = {"hypotheses": [hyp(v)], "log": log, "rps": 20.0, "guard_s": 0.003}
-    assert wait_before_send(now=100.999, shape=Shape.UNKNOWN, **kwargs) == pytest.approx(0.001)
-    assert wait_before_send(now=101.001, shape=Shape.UNKNOWN, **kwargs) == pytest.approx(0.009)
-    assert wait_before_send(now=100.999, shape=Shape.TOKEN_BUCKET, **kwargs) == 0.0
+    assert wait_before_send(now=100.995, shape=Shape.UNKNOWN, **kwargs) == pytest.approx(0.015)
+    assert wait_before_send(now=101.005, shape=Shape.FIXED_WINDOW, **kwargs) == pytest.approx(0.005)
+    assert wait_before_send(now=101.011, shape=Shape.FIXED_WINDOW, **kwargs) == 0.0
+    assert wait_before_send(now=100.995, shape=Shape.TOKEN_BUCKET, **kwargs) == 0.0
+
+
+def test_a_request_near_a_possible_edge_is_counted_in_both_windows() -> None:
+    """Sent at 101.0, in flight: the window that began at 100.99 to 101.01 counts it, and so does
+    the one before; nothing is sent at the last moment before the latest possible edge."""
+    log = [Sent(1, "createCart", 101.0)]
+    assert window_count(None, log, counts=OPS, now=101.005, rps=20.0, windows=ALIGNED) == 1
+    assert window_count(None, log, counts=OPS, now=101.5, rps=20.0, windows=ALIGNED) == 1
+    v = view(1, 10, sent=100.0, received=100.01)
+    assert wait_before_send(hypotheses=[hyp(v)], log=[Sent(1, "createCart", 100.0, 100.01)],
+                            now=101.008, rps=20.0, shape=Shape.FIXED_WINDOW,
+                            guard_s=0.003) == pytest.approx(0.002)
+
+
+def test_windows_skewed_from_our_clock_start_where_the_server_says() -> None:
+    """The server's windows start 0.45 s before our whole seconds, known to within 4 ms."""
+    w = Windows(1.0, lo=-0.452, hi=-0.448)
+    assert w.start(100.6) == pytest.approx(100.552)
+    assert w.start(100.5) == pytest.approx(99.552)
+    assert w.surely_one(100.56, 101.54)
+    assert not w.surely_one(100.56, 101.549)
+    v = view(1, 0, sent=100.3, received=100.31)  # full in the window that began near 99.55
+    log = [Sent(1, "createCart", 100.3, 100.31)]
+    assert wait_before_send(hypotheses=[hyp(v)], log=log, now=100.4, rps=20.0,
+                            shape=Shape.FIXED_WINDOW, guard_s=0.003,
+                            windows=w) == pytest.approx(0.152)
+
+
+def test_the_windows_last_request_probes_the_middle_of_the_span_where_the_next_begins() -> None:
+    """Known shape, start known only within 100 ms: with one slot left, the last request waits
+    for the middle of that span; within the PHASE_PROBE_SPREAD_S it goes at once."""
+    v = view(1, 1, sent=100.1, received=100.11)  # 19 counted: one left
+    log = [Sent(1, "createCart", 100.1, 100.11)]
+    kwargs = {"hypotheses": [hyp(v)], "log": log, "rps": 20.0, "guard_s": 0.003,
+              "shape": Shape.FIXED_WINDOW}
+    wide = Windows(1.0, lo=-0.05, hi=0.05)
+    assert wait_before_send(now=100.2, windows=wide, **kwargs) == pytest.approx(0.8)
+    assert wait_before_send(now=100.2, windows=ALIGNED, **kwargs) == 0.0
 
 
 def test_only_answers_can_make_room_when_the_requests_in_flight_fill_the_bucket() -> None:
@@ -119,7 +162,7 @@ def test_the_tightest_view_of_a_hypothesis_is_used_and_every_hypothesis_must_agr
     full = view(3, 0, sent=100.0, received=100.01, op="submitCart")
     blocked = wait_before_send(hypotheses=[hyp(first, last), hyp(full)], log=log, now=100.04,
                                rps=20.0, shape=Shape.FIXED_WINDOW, guard_s=0.003)
-    assert blocked == pytest.approx(0.96)
+    assert blocked == pytest.approx(0.97)
 
 
 def test_a_hypothesis_without_views_sets_no_bound() -> None:
@@ -141,3 +184,20 @@ def test_our_own_pace_without_answers_is_the_configured_rate() -> None:
     bucket.take(10.0)
     assert bucket.wait_s(10.0) == pytest.approx(0.5)
     assert bucket.wait_s(10.5) == 0.0
+
+
+
+def test_while_window_starts_are_assumed_a_new_windows_first_request_goes_alone() -> None:
+    """Our whole seconds only assumed: the first request after 101.01 waits for its answer
+    before the next goes; once learned (known), the window's room is used at once."""
+    before = view(1, 10, sent=100.5, received=100.51)
+    log = [Sent(1, "createCart", 100.5, 100.51), Sent(2, "createCart", 101.02)]
+    kwargs = {"hypotheses": [hyp(before)], "log": log, "now": 101.03, "rps": 20.0,
+              "guard_s": 0.003, "shape": Shape.FIXED_WINDOW}
+    assumed = Windows(1.0, -0.01, 0.01, known=False)
+    assert wait_before_send(windows=assumed, **kwargs) is None
+    assert wait_before_send(windows=Windows(1.0, -0.01, 0.01), **kwargs) == 0.0
+    answered = view(2, 18, sent=101.02, received=101.025)
+    log[1] = Sent(2, "createCart", 101.02, 101.025)
+    assert wait_before_send(hypotheses=[hyp(before, answered)], log=log, now=101.03, rps=20.0,
+                            guard_s=0.003, shape=Shape.FIXED_WINDOW, windows=assumed) == 0.0
