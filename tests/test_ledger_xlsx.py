@@ -117,7 +117,7 @@ def test_text_reads_back_exactly_and_ids_keep_the_text_format(tmp_path: Path) ->
         for record in records:
             writer.write(record)
     book = load_workbook(write_ledger_xlsx(tmp_path / "ledger.jsonl", tmp_path / "ledger.xlsx"))
-    row = {name: cell for name, cell in zip(CSV_COLUMNS, book["ledger"][2], strict=False)}
+    row = dict(zip(CSV_COLUMNS, book["ledger"][2], strict=False))
     assert row["reason"].value == odd
     assert row["cart_id"].value == "c&1"
     assert row["order_id"].value == "007"
