@@ -6,29 +6,23 @@ is stored as text (with the text number format, so an edited cell stays text), q
 line numbers as numbers. Sheet "ledger" has the rows of ledger.csv in input order, the header
 frozen and filters on; sheet "action list" says what a person must do, worst first.
 
-Written with openpyxl in write-only mode: rows stream to disk, memory does not grow with the
-ledger. No cell is ever a formula: a text starting with "=" is stored as text, which no
-spreadsheet evaluates (ledger.csv needs its apostrophe for that; a typed cell does not).
+Written with batch_runner.xlsx, rows streaming into the file: memory does not grow with the
+ledger. No cell is ever a formula: every text is an inline string, which no spreadsheet
+evaluates (ledger.csv needs its apostrophe for that; a typed cell does not).
 This module writes one file and decides nothing; the action list comes from core.rollup.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import cast
-
-from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from batch_runner.core.rollup import Action, summarize
 from batch_runner.ledger import CSV_COLUMNS, ledger_rows, read_in_input_order
 from batch_runner.report import TODO
+from batch_runner.xlsx import BOLD, TEXT, TEXT_WRAP, Sheet, Workbook
 
 LEDGER_XLSX_NAME = "ledger.xlsx"
 #: Columns holding numbers; every other column is text, ids above all.
@@ -44,8 +38,8 @@ WIDTHS = {"order_id": 14, "order_status": 16, "product_id": 17, "outcome": 16, "
 ACTION_COLUMNS = ("outcome", "what to do", "order_id", "reason", "where in the input", "cart_id",
                   "rye_order_id", "redirect_url", "items")
 ACTION_WIDTHS = (16, 50, 14, 48, 30, 22, 38, 40, 30)
-_BOLD = Font(bold=True)
-_WRAP = Alignment(wrap_text=True, vertical="top")
+#: Control characters XML 1.0 does not allow in a document (as openpyxl's ILLEGAL_CHARACTERS_RE).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 def _text(value: object) -> str:
@@ -55,82 +49,46 @@ def _text(value: object) -> str:
     return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "\u2026"
 
 
-def _cell(ws: WriteOnlyWorksheet, value: object, *, number: bool = False,
-          wrap: bool = False) -> Cell:
-    if value is None or value == "":
-        return WriteOnlyCell(ws, value=None)
-    if number and isinstance(value, int) and not isinstance(value, bool):
-        return WriteOnlyCell(ws, value=value)
-    cell = WriteOnlyCell(ws, value=_text(value))
-    cell.data_type = "s"  # openpyxl would make a text starting with "=" a formula
-    cell.number_format = "@"
-    if wrap:
-        cell.alignment = _WRAP
-    return cell
-
-
-def _fast_cell(ws: WriteOnlyWorksheet, value: object, *, number: bool) -> object:
-    """A ledger cell as a plain value where openpyxl already stores it as it is (a str is text,
-    never a number): a styled cell costs twice as much to write, and a night has many rows.
-    Text openpyxl would read as a formula ("=...") still gets a cell typed as text."""
+def _value(value: object, number: bool) -> object:
+    """A ledger cell: None when empty, an int in a number column, else its text."""
     if value is None or value == "":
         return None
     if number and isinstance(value, int) and not isinstance(value, bool):
         return value
-    text = _text(value)
-    return _cell(ws, text) if text.startswith("=") else text
+    return _text(value)
 
 
-def _sheet(wb: Workbook, title: str, header: Sequence[str], widths: Sequence[int]) -> WriteOnlyWorksheet:
-    ws = cast(WriteOnlyWorksheet, wb.create_sheet(title))
-    for n, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(n)].width = width  # type: ignore[attr-defined]
-    ws.freeze_panes = "A2"
-    head = []
-    for name in header:
-        cell = WriteOnlyCell(ws, value=name)
-        cell.font = _BOLD
-        head.append(cell)
-    ws.append(head)
+def _sheet(wb: Workbook, title: str, header: Iterable[str], widths: list[int]) -> Sheet:
+    ws = wb.sheet(title, widths)
+    ws.append(list(header), BOLD)
     return ws
 
 
-def _filter(ws: WriteOnlyWorksheet, columns: int, rows: int) -> None:
-    # A write-only sheet takes its filter from the worksheet it copies; the stubs omit it.
-    ws.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(rows, 1) + 1}"  # type: ignore[attr-defined]
-
-
-def _action_row(ws: WriteOnlyWorksheet, a: Action) -> list[Cell]:
+def _action_row(a: Action) -> list[object]:
     values = (a.outcome.value, TODO[a.outcome], a.order_id, "\n".join(a.reasons), a.where,
               "\n".join(a.cart_ids), "\n".join(a.rye_order_ids), "\n".join(a.redirect_urls),
               "\n".join(a.products))
-    return [_cell(ws, v, wrap=True) for v in values]
+    return [_value(v, False) for v in values]
 
 
 def _write_actions(wb: Workbook, actions: Iterable[Action]) -> None:
-    ws = _sheet(wb, "action list", ACTION_COLUMNS, ACTION_WIDTHS)
-    rows = 0
+    ws = _sheet(wb, "action list", ACTION_COLUMNS, list(ACTION_WIDTHS))
     for action in actions:
-        ws.append(_action_row(ws, action))
-        rows += 1
-    _filter(ws, len(ACTION_COLUMNS), rows)
+        ws.append(_action_row(action), TEXT_WRAP)
 
 
 def write_ledger_xlsx(ledger_jsonl: Path, xlsx_path: Path, *, max_rows: int = MAX_ROWS) -> Path:
     """ledger.xlsx from ledger.jsonl, replaced atomically; returns its path."""
-    wb = Workbook(write_only=True)
-    ws = _sheet(wb, "ledger", CSV_COLUMNS, [WIDTHS.get(c, 12) for c in CSV_COLUMNS])
-    numeric = [c in NUMBER_COLUMNS for c in CSV_COLUMNS]
-    rows = 0
-    for row in (r for record in read_in_input_order(ledger_jsonl) for r in ledger_rows(record)):
-        if rows == max_rows - 2:  # the header, and the row saying where the rest is
-            ws.append([_cell(ws, "more rows than a sheet holds: see ledger.csv")])
-            break
-        ws.append([_fast_cell(ws, v, number=n) for v, n in zip(row, numeric, strict=True)])
-        rows += 1
-    _filter(ws, len(CSV_COLUMNS), rows)
-    _write_actions(wb, summarize(read_in_input_order(ledger_jsonl)).actions)
     tmp = xlsx_path.with_name(xlsx_path.name + ".tmp")
-    wb.save(tmp)
+    numeric = [c in NUMBER_COLUMNS for c in CSV_COLUMNS]
+    with Workbook(tmp) as wb:
+        ws = _sheet(wb, "ledger", CSV_COLUMNS, [WIDTHS.get(c, 12) for c in CSV_COLUMNS])
+        rows = (r for record in read_in_input_order(ledger_jsonl) for r in ledger_rows(record))
+        for n, row in enumerate(rows):
+            if n == max_rows - 2:  # the header, and the row saying where the rest is
+                ws.append(["more rows than a sheet holds: see ledger.csv"], TEXT)
+                break
+            ws.append([_value(v, num) for v, num in zip(row, numeric, strict=True)], TEXT)
+        _write_actions(wb, summarize(read_in_input_order(ledger_jsonl)).actions)
     os.replace(tmp, xlsx_path)
     return xlsx_path

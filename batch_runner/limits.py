@@ -38,7 +38,7 @@ from batch_runner.core.rate_budget import (
     wait_before_send,
     window_s,
 )
-from batch_runner.core.strict_sharing import proves_separate_views
+from batch_runner.core.strict_sharing import may_prove_separate, proves_separate_views
 from batch_runner.core.window_phase import WindowPhase
 
 #: No request goes this close to a fixed window's end (it could be counted in the next one).
@@ -351,6 +351,8 @@ class TierLimits:
         for seen in reversed(self._views.get(other, ())):
             if abs(seen.received - view.received) > 1.0:
                 break
+            if not may_prove_separate(view, seen, rps=rps, shape=shape):
+                continue
             others = _others_at_most(view, seen, self._sent_count[Tier.STRICT])
             if proves_separate_views(view, seen, others=others, rps=rps, shape=shape,
                                      windows=self._phase[Tier.STRICT].windows()):

@@ -234,3 +234,28 @@ def test_run_stats_from_a_newer_version_ignore_unknown_keys(tmp_path: Path) -> N
     stats = read_run_stats(path)
     assert stats is not None
     assert stats.strict_rps == 2.0
+
+
+def test_a_kept_ledger_reads_as_the_file_does_and_follows_its_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small ledger is parsed once and kept: every read gives what the file holds, in ledger
+    and in input order, the same as reading a big one from disk; an append, or the file
+    replaced by another of the same size, is read again."""
+    from dataclasses import replace
+
+    import batch_runner.ledger as ledger_io
+
+    records = [replace(placed(n), lines=(line,)) for n, line in (("C", 9), ("A", 2), ("B", 5))]
+    path = write(tmp_path, *records)
+    kept = (list(read_ledger(path)), list(ledger_io.read_in_input_order(path)))
+    assert list(read_ledger(path)) == kept[0] == records
+    monkeypatch.setattr(ledger_io, "CACHE_MAX_BYTES", 0)  # from disk each time
+    assert (list(read_ledger(path)), list(ledger_io.read_in_input_order(path))) == kept
+    monkeypatch.undo()
+    with path.open("ab") as handle:  # another process appending
+        handle.write(orjson.dumps(placed("D"), option=orjson.OPT_APPEND_NEWLINE))
+    assert [r.order_id for r in read_ledger(path)] == ["C", "A", "B", "D"]
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(path.read_bytes().replace(b'"D"', b'"E"'))
+    os.replace(other, path)
+    assert [r.order_id for r in ledger_io.read_in_input_order(path)] == ["A", "B", "C", "E"]

@@ -96,3 +96,32 @@ def test_one_shared_window_never_proves_separate(count_before: int) -> None:
                 limited=count_before >= 19)
     assert not proves_separate_views(first, second, others=0, rps=20.0, shape=Shape.FIXED_WINDOW)
     assert not proves_separate_views(first, second, others=0, rps=20.0, shape=Shape.UNKNOWN)
+
+
+def test_may_prove_separate_is_false_only_where_no_count_of_others_proves_anything() -> None:
+    """The runner's cheap pre-check never hides a proof: wherever it says no, the full rules
+    say no too, for any number of other requests, any shape, rate and answers."""
+    import random
+
+    from batch_runner.core.strict_sharing import may_prove_separate
+
+    rng = random.Random(7)
+    skipped = 0
+    for _ in range(20_000):
+        views = []
+        for op in ("createCart", "submitCart"):
+            sent = rng.uniform(0, 2)
+            limited = rng.random() < 0.2
+            views.append(View(serial=len(views), operation=op if rng.random() < 0.95 else "x",
+                              sent=sent, received=sent + rng.uniform(0, 0.5), limited=limited,
+                              remaining=0 if limited else rng.randint(0, 60),
+                              limit=rng.choice([None, 20, 60]), seq=rng.randint(0, 50)))
+        rps = rng.choice([0.5, 1.0, 20.0, 200.0, 5000.0])
+        shape = rng.choice(list(Shape))
+        if may_prove_separate(views[0], views[1], rps=rps, shape=shape):
+            continue
+        skipped += 1
+        for others in (0, 1, 5, 50):
+            assert not proves_separate_views(views[0], views[1], others=others, rps=rps,
+                                             shape=shape)
+    assert skipped > 5_000
