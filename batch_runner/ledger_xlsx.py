@@ -25,7 +25,7 @@ import xlsxwriter
 
 from batch_runner.core.rollup import Action, summarize
 from batch_runner.ledger import CSV_COLUMNS, ledger_rows, read_in_input_order
-from batch_runner.report import TODO
+from batch_runner.report_content import TODO
 
 LEDGER_XLSX_NAME = "ledger.xlsx"
 #: Columns holding numbers; every other column is text, ids above all.

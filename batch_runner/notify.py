@@ -31,7 +31,8 @@ from batch_runner.core.rollup import Summary, summarize
 from batch_runner.errors import BatchRunnerError, ConfigError, JournalError, leaves, ours_alone
 from batch_runner.ledger import LEDGER_NAME, RUN_STATS_NAME, read_ledger, read_run_stats
 from batch_runner.logs import RedactSecrets, setup_logging, url_secrets
-from batch_runner.report import REPORT_HTML_NAME, TODO
+from batch_runner.report import REPORT_HTML_NAME
+from batch_runner.report_content import TODO
 
 log = logging.getLogger("batch_runner.notify")
 

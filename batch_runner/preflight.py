@@ -40,7 +40,7 @@ from batch_runner.errors import (
 from batch_runner.live_schema import fetch_schema_check, make_client
 from batch_runner.load import summarize
 from batch_runner.logs import RedactSecrets
-from batch_runner.report import duration_text
+from batch_runner.report_content import duration_text
 from batch_runner.rye_answers import Introspected, Refused
 from batch_runner.schema_check import SchemaCheck, SchemaOutcome
 from batch_runner.transport import check_api_url

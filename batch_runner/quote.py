@@ -37,7 +37,7 @@ from batch_runner.live_schema import check_before_run
 from batch_runner.load import iter_orders, summarize
 from batch_runner.logs import setup_logging
 from batch_runner.notify import run_secrets
-from batch_runner.report import duration_text
+from batch_runner.report_content import duration_text
 from batch_runner.spend import SpendGuard, limits_from
 
 QUOTE_CSV_NAME = "quote.csv"

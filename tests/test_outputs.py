@@ -19,7 +19,8 @@ from batch_runner.core.model import (
 )
 from batch_runner.core.rollup import RULES, order_status
 from batch_runner.ledger import LedgerWriter, read_ledger, safe_cell, write_ledger_csv
-from batch_runner.report import render_html, render_markdown, write_reports
+from batch_runner.report import render_markdown, write_reports
+from batch_runner.report_html import render_html
 
 VOID = {"meta", "br", "img", "hr", "input", "link"}
 

@@ -25,7 +25,9 @@ from batch_runner.core.rollup import order_status, summarize
 from batch_runner.core.unfinished import StopPoint, Unfinished, UnfinishedOrder, tally
 from batch_runner.journal import Journal
 from batch_runner.ledger import LedgerWriter, RunStats, write_run_stats
-from batch_runner.report import facts, render_html, render_markdown, write_reports
+from batch_runner.report import render_markdown, write_reports
+from batch_runner.report_content import facts
+from batch_runner.report_html import render_html
 
 O = ItemOutcome
 EVIL = '<script>alert("x")</script>'

@@ -11,7 +11,8 @@ from batch_runner.core.model import (
     OrderStatus,
 )
 from batch_runner.ledger import RunStats
-from batch_runner.report import render_html, render_markdown
+from batch_runner.report import render_markdown
+from batch_runner.report_html import render_html
 
 
 def placed(order_id: str, total: int) -> LedgerRecord:
