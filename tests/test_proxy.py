@@ -110,8 +110,8 @@ async def test_a_run_through_the_proxy_places_orders_and_the_proxy_log_shows_it(
     async with proxy(tmp_path) as px, \
             running_simulator(SimConfig(**SIM_FAST), ssl_context=names.contexts["rye.test"]) as sim, \
             listener(ssl_context=names.contexts["hooks.test"]) as hooks:
-        sim_port, hook_port = sim.url.split(":")[2].split("/")[0], hooks.url.rsplit(":", 1)[1]
-        api = f"https://rye.test:{sim_port}/v1/query"
+        hook_port = hooks.url.rsplit(":", 1)[1]
+        api = f"https://rye.test:{sim.port}/v1/query"
         hook = f"https://hooks.test:{hook_port}/hook/{HOOK_TOKEN}"
         code, stdout, stderr = await cli(
             "run", path, "--out", out, "--api-url", api, "--notify-url", hook, *FAST_RUN,
@@ -181,7 +181,7 @@ async def test_the_api_proxy_refusing_the_login_stops_the_run_at_once(
     wrong = "Wr0ng-Proxy-Pass-5521"
     async with proxy(tmp_path) as px, \
             running_simulator(SimConfig(**SIM_FAST), ssl_context=names.contexts["rye.test"]) as sim:
-        api = f"https://rye.test:{sim.url.split(':')[2].split('/')[0]}/v1/query"
+        api = f"https://rye.test:{sim.port}/v1/query"
         with anyio.fail_after(60):
             code, stdout, stderr = await cli(
                 "run", path, "--out", tmp_path / "out", "--api-url", api, *FAST_RUN,

@@ -133,7 +133,8 @@ class Simulator:
         self.peak_connections = 0  #: most TCP connections open at once, seen at request arrival
         self.peak_requests = 0  #: most requests being handled at once
         self._active = 0
-        self.url = ""
+        self.url = ""  #: set by running_simulator, with the port it listens on
+        self.port = 0
 
     def __repr__(self) -> str:
         return f"<Simulator {self.url} carts={len(self.world.carts)} requests={len(self._log)}>"
@@ -452,7 +453,7 @@ async def running_simulator(
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
     await site.start()
-    port = runner.addresses[0][1]
+    sim.port = port = runner.addresses[0][1]
     sim.server = runner.server
     scheme = "https" if ssl_context is not None else "http"
     sim.url = f"{scheme}://{config.host}:{port}/v1/query"

@@ -45,6 +45,16 @@ def journal_records(out: Path) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in (out / "journal.jsonl").read_bytes().splitlines()]
 
 
+#: Orders still being placed while the network goes (placement 0.5 s).
+SLOWER_PLACEMENT = SimConfig(profile="happy", **{**SIM_FAST, "placement_delay_s": 0.5})
+
+
+def twelve_orders(tmp_path: Path, prefix: str) -> Path:
+    """in.jsonl: orders {prefix}-0 .. {prefix}-11, one Amazon item each."""
+    orders = [order(f"{prefix}-{n}", ("AMAZON", f"B0{prefix}X{n:04d}")) for n in range(12)]
+    return write_jsonl(tmp_path / "in.jsonl", orders)
+
+
 def placed_once(sim: Simulator, count: int) -> None:
     """The simulator's truth: `count` Rye orders placed, no cart's submission processed twice."""
     truth = sim.truth()
@@ -92,12 +102,10 @@ async def test_an_outage_mid_run_past_the_budget_stops_with_exit_3_and_the_rerun
     """The network goes away for good once some carts are submitted: the run waits one probe at
     a time, stops after --outage-budget with exit 3 (stop_kind outage), with no order started
     behind the outage and no intent lost; with the network back, a rerun places each order once."""
-    products = [f"B0MID{n:04d}" for n in range(12)]
-    async with running_simulator(SimConfig(profile="happy", **{**SIM_FAST, "placement_delay_s": 0.5})) as sim:
-        port = int(sim.url.split(":")[2].split("/")[0])
-        path = write_jsonl(tmp_path / "in.jsonl", [order(f"M-{n}", ("AMAZON", p)) for n, p in enumerate(products)])
+    async with running_simulator(SLOWER_PLACEMENT) as sim:
+        path = twelve_orders(tmp_path, "M")
         async with anyio.create_task_group() as tg:
-            plug = Plug(port)
+            plug = Plug(sim.port)
             await plug.plug_in(tg)
 
             async def outage() -> None:
@@ -333,12 +341,10 @@ async def test_the_network_gone_mid_run_is_waited_out_and_misclassifies_nothing(
     """Once a third of the orders are submitted, connections are refused and cut for 3 s: the run
     says the API is unreachable, waits one probe at a time, goes on by itself when it answers,
     and every order is placed once: no failed poll taken for a verdict, no blind resend."""
-    products = [f"B0NET{n:04d}" for n in range(12)]
-    async with running_simulator(SimConfig(profile="happy", **{**SIM_FAST, "placement_delay_s": 0.5})) as sim:
-        port = int(sim.url.split(":")[2].split("/")[0])
-        path = write_jsonl(tmp_path / "in.jsonl", [order(f"N-{n}", ("AMAZON", p)) for n, p in enumerate(products)])
+    async with running_simulator(SLOWER_PLACEMENT) as sim:
+        path = twelve_orders(tmp_path, "N")
         async with anyio.create_task_group() as tg:
-            plug = Plug(port)
+            plug = Plug(sim.port)
             await plug.plug_in(tg)
 
             async def outage() -> None:
