@@ -33,6 +33,7 @@ from batch_runner.ledger import LEDGER_NAME, RUN_STATS_NAME, read_ledger, read_r
 from batch_runner.logs import RedactSecrets, setup_logging, url_secrets
 from batch_runner.report import REPORT_HTML_NAME
 from batch_runner.report_content import TODO
+from batch_runner.transport import http_url
 
 log = logging.getLogger("batch_runner.notify")
 
@@ -49,13 +50,8 @@ _FLAGS = {"notify_url": "--notify-url", "ping_url": "--ping-url"}
 
 def check_notify_url(url: str, option: str) -> None:
     """https anywhere, plain http only to loopback; the message never repeats the URL (a token)."""
-    try:
-        parts = yarl.URL(url)
-    except (ValueError, TypeError):
-        raise ConfigError(f"{option} is not a valid URL") from None
-    if parts.scheme not in ("http", "https") or not parts.host:
-        raise ConfigError(f"{option} is not an http(s) URL")
-    if parts.scheme == "http" and not is_loopback(parts.host):
+    parts = http_url(url, option)
+    if parts.scheme == "http" and not is_loopback(parts.host or ""):
         raise ConfigError(
             f"{option} uses plain http to a remote host ({parts.host}); its token would cross "
             "the network unencrypted. Use https:// (plain http is allowed only for loopback)."

@@ -29,6 +29,18 @@ class _Transport(Exception):
         self.sent = sent
 
 
+def http_url(url: str, named: str) -> yarl.URL:
+    """`url` as yarl (aiohttp's parser) reads it, if it is an http(s) URL with a host; else a
+    ConfigError starting with `named` (which must not repeat a URL that holds a secret)."""
+    try:
+        parts = yarl.URL(url)
+    except (ValueError, TypeError):
+        raise ConfigError(f"{named} is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.host:
+        raise ConfigError(f"{named} is not an http(s) URL")
+    return parts
+
+
 def check_api_url(url: str) -> None:
     """Any API URL other than loopback must be HTTPS (certificates are always verified).
 
@@ -36,12 +48,7 @@ def check_api_url(url: str) -> None:
     make this check and the connection disagree about the host (urllib reads the host of
     "http://evil.example\\@127.0.0.1/" as 127.0.0.1; yarl refuses it).
     """
-    try:
-        parts = yarl.URL(url)
-    except (ValueError, TypeError):
-        raise ConfigError(f"API URL {url!r} is not a valid URL") from None
-    if parts.scheme not in ("http", "https") or not parts.host:
-        raise ConfigError(f"API URL {url!r} is not an http(s) URL")
+    parts = http_url(url, f"API URL {url!r}")
     if parts.raw_user is not None or parts.raw_password is not None:
         raise ConfigError(
             "API URL must not carry a user name or password (the part before '@'): the key "
@@ -49,7 +56,7 @@ def check_api_url(url: str) -> None:
         )
     if parts.scheme == "https":
         return
-    host = parts.host
+    host = parts.host or ""
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
