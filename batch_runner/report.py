@@ -41,6 +41,7 @@ from batch_runner.report_content import (
     group_note,
     groups,
     headline,
+    nothing_to_do,
     part_of,
     title,
 )
@@ -101,8 +102,8 @@ def render_markdown(records: Iterable[LedgerRecord], stats: RunStats | None, *,
     reason codes, run facts."""
     records = list(records)
     s = summarize(records)
-    counts, todo = headline(s)
     stop = report_unfinished.stop_of(stats, unfinished)
+    counts, todo = headline(s, stopped=stop is not None)
     out = [f"# {_md(title(s, stop, unfinished))}", "", f"{counts}  ", f"**{todo}**", ""]
     if stop is not None:
         out += report_unfinished.markdown(stop, unfinished, stats)
@@ -112,7 +113,7 @@ def render_markdown(records: Iterable[LedgerRecord], stats: RunStats | None, *,
         out += [_md_action(a, buyers) for a in group]
         out.append("")
     if not s.actions:
-        out += ["Nothing.", ""]
+        out += [nothing_to_do(stopped=stop is not None), ""]
     if retry:
         out += [f"**To send again:** {_md(retry)}", ""]
     out += _md_money(summarize_money(records), stats)

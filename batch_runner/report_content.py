@@ -50,9 +50,10 @@ def _when(text: str | None) -> datetime | None:
 
 def timing(summary: Summary, stats: RunStats | None) -> Timing:
     """Start and end of the run: from run_stats.json when there is one, else the ledger's span."""
-    if stats is None:
+    if stats is None:  # written when a run ends: a run killed before it may not have ended
         return Timing(started=_when(summary.first_started_at),
-                      finished=_when(summary.last_finished_at), state="finished")
+                      finished=_when(summary.last_finished_at),
+                      state="unknown (no run_stats.json: the run may not have ended)")
     kind = (stats.stop_kind or "interrupted").replace("_", " ")
     stopped = f"stopped early ({kind}: {stats.stop_reason})" if stats.stop_reason else "interrupted"
     state = (f"{stopped}: rerun the same command to resume" if stats.interrupted
@@ -103,14 +104,22 @@ def schema_line(stats: RunStats) -> str:
     return f"{stats.schema_check}, documents not checked: {stats.schema_note or 'no reason given'}"
 
 
-def headline(summary: Summary) -> tuple[str, str]:
-    """Two sentences: the orders by status, and how many need a person."""
+def headline(summary: Summary, *, stopped: bool) -> tuple[str, str]:
+    """Two sentences: the orders by status, and how many need a person. `stopped`: the run
+    stopped early, so "every order was placed" would hide its unfinished orders."""
     parts = [f"{summary.by_status[s]} {s.value}" for s in OrderStatus if summary.by_status[s]]
     counts = f"{summary.orders} orders: {', '.join(parts)}." if parts else "The ledger is empty."
     n = summary.orders_to_act_on
-    todo = ("Nothing to do: every order was placed." if n == 0 else
+    todo = (nothing_to_do(stopped=stopped) if n == 0 else
             f"{n} order{'s' if n != 1 else ''} need{'s' if n == 1 else ''} a person (below, worst first).")
     return counts, todo
+
+
+def nothing_to_do(*, stopped: bool) -> str:
+    """What the action list says when it is empty."""
+    if stopped:
+        return "No finished order needs a person yet; the unfinished ones are listed above."
+    return "Nothing to do: every order was placed."
 
 
 def groups(actions: Iterable[Action]) -> dict[ItemOutcome, list[Action]]:

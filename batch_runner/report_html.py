@@ -25,6 +25,7 @@ from batch_runner.report_content import (
     group_note,
     groups,
     headline,
+    nothing_to_do,
     part_of,
     subtitle,
     title,
@@ -84,9 +85,9 @@ def _html_action(a: Action, buyers: Mapping[BuyerKey, Buyer] | None) -> str:
     return "<tr>" + "".join(f"<td{k}>{c}</td>" for k, c in zip(classes, cells, strict=True)) + "</tr>"
 
 
-def _html_actions(s: Summary, buyers: Mapping[BuyerKey, Buyer] | None) -> str:
+def _html_actions(s: Summary, buyers: Mapping[BuyerKey, Buyer] | None, *, stopped: bool) -> str:
     if not s.actions:
-        return '<p class="muted">Nothing to do: every order was placed.</p>'
+        return f'<p class="muted">{_e(nothing_to_do(stopped=stopped))}</p>'
     out = []
     for outcome, group in groups(s.actions).items():
         out.append(f'<h3 style="--c:{COLOURS[outcome.value]}">{outcome.value} ({_e(group_note(group))})'
@@ -173,9 +174,9 @@ def render_html(records: Iterable[LedgerRecord], stats: RunStats | None, *,
     """report.html: the same content as report.md, as one self-contained, printable page."""
     records = list(records)
     s = summarize(records)
-    counts, todo = headline(s)
-    sub = subtitle(s, stats)
     stop = report_unfinished.stop_of(stats, unfinished)
+    counts, todo = headline(s, stopped=stop is not None)
+    sub = subtitle(s, stats)
     stopped = report_unfinished.html_section(stop, unfinished, stats) if stop else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -184,7 +185,7 @@ def render_html(records: Iterable[LedgerRecord], stats: RunStats | None, *,
         f'<h1>{_html_title(s, stop, unfinished)}</h1><p class="sub">{_e(sub)}</p>'
         f'<p class="headline">{_e(counts)}</p>'
         f'<p class="headline"><strong>{_e(todo)}</strong></p><div class="cards">{_cards(s)}</div>'
-        f"{stopped}<h2>What a person must do ({len(s.actions)})</h2>{_html_actions(s, buyers)}"
+        f"{stopped}<h2>What a person must do ({len(s.actions)})</h2>{_html_actions(s, buyers, stopped=stop is not None)}"
         f"{f'<p><strong>To send again:</strong> {_e(retry)}</p>' if retry else ''}"
         f"{_html_money(summarize_money(records), stats)}"
         f"<h2>Orders: {s.orders}</h2>{_charts(s, stats)}{_tables(s, stats)}</body></html>\n"

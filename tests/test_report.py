@@ -383,3 +383,21 @@ def test_every_line_of_the_throughput_chart_stays_inside_its_plot(
     for x1, y1, y2 in re.findall(r'<line x1="([^"]*)" y1="([^"]*)" x2="[^"]*" y2="([^"]*)" class="resumed"', svg):
         assert 48 <= float(x1) <= charts.WIDTH - 14
         assert 22 <= float(y1) <= float(y2) <= 188
+
+
+
+def test_a_run_stopped_early_with_nothing_to_act_on_never_says_every_order_was_placed() -> None:
+    """Every finished order PLACED, but the run stopped early: the headline and the empty action
+    list point to the unfinished orders instead of saying all is well."""
+    records = [r for r in mixed_ledger() if r.status is OrderStatus.PLACED]
+    for text in (render_markdown(records, _stopped_stats()), render_html(records, _stopped_stats())):
+        assert "every order was placed" not in text
+        assert "the unfinished ones are listed above" in text
+
+
+def test_a_report_without_run_stats_does_not_call_the_run_finished() -> None:
+    """run_stats.json is written when a run ends: without it (a first run killed), the state is
+    unknown, not "finished"."""
+    text = render_markdown(mixed_ledger(), None)
+    assert "unknown (no run_stats.json: the run may not have ended)" in text
+    assert "| state | finished |" not in text
