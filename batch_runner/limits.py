@@ -257,7 +257,7 @@ class TierLimits:
     def _hypotheses(self, key: str, now: float) -> list[Hypothesis]:
         """Its own bucket (own views, own requests), and while one Strict bucket for both
         operations is possible, that bucket (every Strict view, every Strict request)."""
-        recent = now - VIEW_HORIZON_S
+        recent = now - self._view_horizon_s(tier_of(key))
         own = _candidates([v for v in self._views.get(key, ()) if v.received >= recent])
         hypotheses = [Hypothesis(own, frozenset({key}) if tier_of(key) is Tier.STRICT else
                                  frozenset({DEFAULT_KEY}))]
@@ -322,7 +322,12 @@ class TierLimits:
             learned.shape, learned.contradicted = limiter_shape.combine(
                 learned.shape, new, contradicted=learned.contradicted)
             if new is Shape.FIXED_WINDOW:  # more room back than a bucket gives: a new window
+                first = not phase.learned
                 phase.rolled_over(views[-1].sent, view.received)
+                if first and learned.shape is not Shape.FIXED_WINDOW:
+                    # What was read against our whole seconds (a bucket refilling inside "one
+                    # window") is read again against the server's own windows.
+                    learned.shape, learned.contradicted = Shape.UNKNOWN, False
             if learned.shape is Shape.FIXED_WINDOW:
                 self._learn_phase(tier, views[-1], view)
         if not views or view.sent >= views[-1].sent:
@@ -339,7 +344,9 @@ class TierLimits:
         phase = self._phase[tier]
         if view.remaining > (0 if before.limited else before.remaining):
             phase.rolled_over(before.sent, view.received)  # room back: a new window
-        elif view.limit is not None:
+        elif view.limit is not None and view.limit <= max(1, round(self._rps[tier])):
+            # Only when the bucket is ours alone (its Limit no more than our rate): someone
+            # else's requests would look like "more counted than since a new window began".
             others = _others_at_most(before, view, self._sent_count[tier])
             if view.limit - view.remaining > others + 1:  # more counted than since a new start
                 phase.stayed(before.received, view.sent)
@@ -359,18 +366,27 @@ class TierLimits:
                 self._split = True
                 return
 
+    def _view_horizon_s(self, tier: Tier) -> float:
+        """How old a view may be and still bound a request: two windows below 0.5/s."""
+        return max(VIEW_HORIZON_S, 2.0 * window_s(self._rps[tier]))
+
     def _prune(self, tier: Tier) -> None:
         """Forget requests no view or window can count any more."""
         log = self._log[tier]
         keys = STRICT_OPERATIONS if tier is Tier.STRICT else {DEFAULT_KEY}
-        latest = [v[-1].sent for k in keys if (v := self._views.get(k))]
-        if len(latest) < len(keys):
+        views = [v[-1] for k in keys if (v := self._views.get(k))]
+        if len(views) < len(keys):
             if len(log) > 4096:  # never learned: keep the recent past, and all still in flight
                 for serial in sorted(log)[:-2048]:
                     if log[serial].received is not None:
                         del log[serial]
             return
-        horizon = min(min(latest), self._clock() - 2.0 - 2.0 * window_s(self._rps[tier]))
+        now = self._clock()
+        # Only views young enough to bound a request keep the requests that may follow them: an
+        # operation no longer answered must not hold the whole log back.
+        recent = now - self._view_horizon_s(tier)
+        latest = [v.sent for v in views if v.received >= recent]
+        horizon = min([*latest, now - 2.0 - 2.0 * window_s(self._rps[tier])])
         while log:  # oldest first; stops at the first one still needed, amortized O(1)
             first = next(iter(log.values()))
             if first.received is None or first.received >= horizon:

@@ -95,7 +95,9 @@ class Windows:
         return self.hi - self.lo
 
     def start(self, t: float) -> float:
-        """The latest time at which the window holding `t` may have started (at most `t`)."""
+        """The start of the window holding `t` if windows start at offset `hi`: a window's
+        latest possible end is then `start + length`, and it may have begun as early as
+        `start - spread` (callers count from there)."""
         return math.floor((t - self.hi) / self.length) * self.length + self.hi
 
     def surely_one(self, first: float, last: float) -> bool:

@@ -14,7 +14,6 @@ Both shapes read wall-clock time, so that windows are aligned as a gateway's wou
 from __future__ import annotations
 
 import math
-import time
 from typing import Protocol
 
 LIMITERS = ("token-bucket", "fixed-window")
@@ -47,14 +46,15 @@ class Bucket:
         self.tier = tier
         self.capacity = max(1.0, float(round(rps)))
         self.tokens = self.capacity
-        self.stamp = time.time()
+        self.stamp: float | None = None  #: the server's clock at the last refill (its own, skewed)
 
     def __repr__(self) -> str:
         return f"<Bucket {self.tier} {self.tokens:.2f}/{self.capacity:g} at {self.rps:g}/s>"
 
     def _refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + max(0.0, now - self.stamp) * self.rps)
-        self.stamp = max(self.stamp, now)
+        stamp = now if self.stamp is None else self.stamp
+        self.tokens = min(self.capacity, self.tokens + max(0.0, now - stamp) * self.rps)
+        self.stamp = max(stamp, now)
 
     def take(self, now: float) -> bool:
         self._refill(now)
