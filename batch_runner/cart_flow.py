@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from batch_runner.client import RyeClient
+from batch_runner.config import Settings
 from batch_runner.core.backoff import delay
 from batch_runner.core.budget import Verdict as SpendVerdict
 from batch_runner.core.budget import nothing_charged
@@ -47,6 +48,21 @@ class FlowSettings:
     never_started_resubmits: int
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
+    #: A submitted cart whose checkout cannot be read this long, while the API answers other
+    #: requests (an outage is the outage budget's), is left to a person: NEEDS_REVIEW.
+    unreadable_after_s: float = 1800.0
+
+    @classmethod
+    def of(cls, settings: Settings, **overrides: int) -> FlowSettings:
+        """The flow's share of the run's settings."""
+        values = {"submit_retries": settings.submit_retries,
+                  "never_started_resubmits": settings.never_started_resubmits, **overrides}
+        return cls(policy=Policy(never_started_after_s=settings.never_started_after_s,
+                                 stuck_after_s=settings.stuck_after_s),
+                   poll_interval_s=settings.poll_interval_s,
+                   backoff_base_s=min(1.0, settings.poll_interval_s),
+                   unreadable_after_s=max(settings.stuck_after_s, settings.outage_budget_s),
+                   **values)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -363,6 +379,7 @@ class CartFlow:
 
     async def _poll(self) -> None:
         resubmits = failures = refusals = 0
+        failing_since: float | None = None
         while self._pending:
             await self.sleep(self.settings.poll_interval_s * self.rng.uniform(0.9, 1.1))
             view = await self.client.checkout(self.state.cart_id or "")
@@ -374,10 +391,18 @@ class CartFlow:
                 continue
             if isinstance(view, NotSent | OutcomeUnknown):
                 failures += 1
+                failing_since = failing_since or self.clock()
+                if self.clock() - failing_since >= self.settings.unreadable_after_s:
+                    self._decide_all_pending(
+                        ItemOutcome.NEEDS_REVIEW, "CHECKOUT_UNREADABLE",
+                        f"checkout could not be read for {self.clock() - failing_since:.0f} s "
+                        f"(last: {view.reason}); the order may be placed")
+                    continue
                 await self.sleep(delay(failures, self.rng, base_s=self.settings.backoff_base_s,
                                        cap_s=POLL_BACKOFF_CAP_S))
                 continue
             failures = refusals = 0
+            failing_since = None
             waited = time.time() - (self.state.last_submit_ts or time.time())
             never_started = self._classify(view.orders, waited)
             if never_started and self._pending:

@@ -25,7 +25,6 @@ from batch_runner.cart_flow import CART_EXPIRES_AFTER_S, CartFlow, FlowSettings
 from batch_runner.client import RyeClient
 from batch_runner.config import Settings
 from batch_runner.core.budget import Limits, Verdict, guard_cart
-from batch_runner.core.classify import Policy
 from batch_runner.core.model import Order
 from batch_runner.core.money import fmt, plain
 from batch_runner.errors import UsageError
@@ -105,12 +104,7 @@ async def _quote_all(settings: Settings, journal: Journal, limits: Limits, done:
                        limits=tier, connect_timeout_s=settings.connect_timeout_s,
                        read_timeout_s=settings.read_timeout_s,
                        max_connections=min(100, settings.max_in_flight))
-    flow_settings = FlowSettings(
-        policy=Policy(never_started_after_s=settings.never_started_after_s,
-                      stuck_after_s=settings.stuck_after_s),
-        poll_interval_s=settings.poll_interval_s, submit_retries=0, never_started_resubmits=0,
-        backoff_base_s=min(1.0, settings.poll_interval_s),
-    )
+    flow_settings = FlowSettings.of(settings, submit_retries=0, never_started_resubmits=0)
     guard = SpendGuard(limits, journal.book)
     slots = anyio.Semaphore(settings.max_in_flight)
     rng = random.Random()

@@ -25,7 +25,6 @@ from batch_runner.cart_flow import CartFlow, CartOutcome, FlowSettings
 from batch_runner.client import RyeClient
 from batch_runner.config import Settings
 from batch_runner.core.budget import Book
-from batch_runner.core.classify import Policy
 from batch_runner.core.model import (
     CartRecord,
     InvalidInfo,
@@ -93,14 +92,7 @@ class Runner:
         self.progress = progress
         self.rng = random.Random(seed)
         self.schema_check = schema_check  #: the live-schema check made before the run, if any
-        self.flow_settings = FlowSettings(
-            policy=Policy(never_started_after_s=settings.never_started_after_s,
-                          stuck_after_s=settings.stuck_after_s),
-            poll_interval_s=settings.poll_interval_s,
-            submit_retries=settings.submit_retries,
-            never_started_resubmits=settings.never_started_resubmits,
-            backoff_base_s=min(1.0, settings.poll_interval_s),
-        )
+        self.flow_settings = FlowSettings.of(settings)
         self.limits_spend = limits_from(settings.max_order_total, settings.budget)
         self.guard = SpendGuard(self.limits_spend, Book())
         self._stopping = anyio.Event()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
 
 from batch_runner.core.model import ItemOutcome, OrderStatus
-from batch_runner.simulator import Behaviour, SimConfig, running_simulator
+from batch_runner.simulator import Behaviour, Fault, SimConfig, running_simulator
 from batch_runner.simulator.config import shopify_store
 from tests.pipeline.conftest import SIM_FAST, order, run, settings_for, strict_requests, write_jsonl
 
@@ -312,3 +313,24 @@ async def test_a_read_timeout_on_submit_is_polled_not_resent(tmp_path: Path) -> 
     assert journal.count('"t":"submit"') == 1
     assert code == 0
     assert record.status is OrderStatus.PLACED
+
+
+async def test_a_checkout_that_can_never_be_read_ends_needs_review_instead_of_polling_forever(
+    tmp_path: Path,
+) -> None:
+    """The API answers, but this cart's checkoutByCartID only ever gets a proxy's HTML page: after
+    max(--stuck-after, --outage-budget) the order is left to a person (it may be placed), and
+    the night ends instead of polling until morning. Submitted once, never again."""
+    config = replace(sim_config(), faults={"checkoutByCartID": [Fault.HTML] * 10_000})
+    async with running_simulator(config) as sim:
+        path = write_jsonl(tmp_path / "in.jsonl", [order("U-1", ("AMAZON", A1))])
+        with anyio.fail_after(60):
+            code, [record] = await run(settings_for(sim, tmp_path, path, stuck_after_s=1.0,
+                                                    outage_budget_s=2.0))
+        submits = [r for r in sim.request_log() if r.operation == "submitCart"]
+    assert code == 1
+    assert record.status is OrderStatus.NEEDS_ATTENTION
+    [item] = record.items
+    assert item.outcome is ItemOutcome.NEEDS_REVIEW
+    assert item.reason_code == "CHECKOUT_UNREADABLE"
+    assert len(submits) == 1
