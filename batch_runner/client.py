@@ -267,10 +267,11 @@ class RyeClient:
 
     def _resend_in_transit(self, failure: _Transport) -> bool:
         """Whether the client sends again itself, through the gate: only a request that never
-        reached the API (no connection), which cannot have had any effect. One the API may have
-        seen goes back to the cart flow (an unknown outcome, a failed poll), which knows what
-        is safe; a poll is never retried in a tight loop here against an API that answers."""
-        return self._gate is not None and not failure.sent
+        reached the API (no connection), which cannot have had any effect, and only while the
+        API is away (the breaker not closed). Against an API that answers others, the failure
+        goes back to the cart flow, whose attempts are bounded; so does one the API may have
+        seen (an unknown outcome, a failed poll), as the flow knows what is safe."""
+        return self._gate is not None and not failure.sent and not self._gate.answering()
 
     def _resend_in_outage(self, operation: str, status: int) -> bool:
         """Whether the client sends again itself a gateway's 502/503/504 answer: only while the
