@@ -118,7 +118,7 @@ def headline(summary: Summary, *, stopped: bool) -> tuple[str, str]:
 def nothing_to_do(*, stopped: bool) -> str:
     """What the action list says when it is empty."""
     if stopped:
-        return "No finished order needs a person yet; the unfinished ones are listed above."
+        return "No finished order needs a person yet; the run stopped early: see \"Stopped early\"."
     return "Nothing to do: every order was placed."
 
 
